@@ -1,0 +1,63 @@
+import { Controller, Get, Optional, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  HealthCheckService,
+  HealthIndicatorService,
+  type HealthCheckResult,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
+import { InjectRedis } from '@nestjs-modules/ioredis';
+import type Redis from 'ioredis';
+import { ApiProblems } from '@app/common';
+import { Public } from '@app/auth';
+
+const CHECK_TIMEOUT_MS = 1000;
+
+@ApiTags('operations')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    @Optional() @InjectRedis() private readonly redis?: Redis,
+  ) {}
+
+  @Get('live')
+  @ApiOkResponse({ description: 'The process is up' })
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOkResponse({ description: 'PostgreSQL and (when configured) Redis answer' })
+  @ApiProblems(503)
+  async ready(): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([
+        () => this.database.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }),
+        () => this.redisCheck(),
+      ]);
+    } catch (error) {
+      const down = Object.keys(
+        (error as { response?: { error?: object } }).response?.error ?? {},
+      ).join(', ');
+      throw new ServiceUnavailableException(`Not ready: ${down || 'a check failed'}.`);
+    }
+  }
+
+  private async redisCheck() {
+    const indicator = this.indicators.check('redis');
+    if (!this.redis) return indicator.up({ mode: 'in-process (REDIS_URL not set)' });
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS).unref(),
+    );
+    try {
+      await Promise.race([this.redis.ping(), timeout]);
+      return indicator.up();
+    } catch (error) {
+      return indicator.down({ message: (error as Error).message });
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import { STATUS_CODES } from 'node:http';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, type DomainErrorKind } from '@app/common';
+import { type FieldError, RequestValidationException } from './request-validation';
+
+const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  rate_limited: 429,
+  unavailable: 503,
+  upstream_failed: 502,
+};
+
+interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: FieldError[];
+}
+
+/** Lost connection or time-out on the Redis client: the caller may retry shortly. */
+function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    /Stream isn't writeable|Connection is closed|Command timed out/.test(error.message)
+  );
+}
+
+/**
+ * The one place that turns failures into RFC 9457 problem+json answers. Nothing internal
+ * (stack, SQL, driver messages) reaches the client; unexpected errors are logged with the
+ * request id instead.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const request = http.getRequest<FastifyRequest>();
+    const { problem, retryAfterSeconds } = this.toProblem(exception);
+    if (problem.status >= 500 && !(exception instanceof DomainError)) {
+      this.logger.error(
+        { err: exception, requestId: request.id, method: request.method, url: request.url },
+        'Request failed',
+      );
+    }
+    if (retryAfterSeconds !== undefined) reply.header('Retry-After', String(retryAfterSeconds));
+    void reply
+      .status(problem.status)
+      .header('Content-Type', 'application/problem+json; charset=utf-8')
+      .send(JSON.stringify(problem));
+  }
+
+  private toProblem(exception: unknown): { problem: Problem; retryAfterSeconds?: number } {
+    if (exception instanceof DomainError) {
+      const status = STATUS_OF_KIND[exception.kind];
+      return {
+        problem: {
+          type: `urn:tickets:problem:${exception.code}`,
+          title: STATUS_CODES[status] ?? 'Error',
+          status,
+          detail: exception.message,
+          ...(exception.fieldErrors ? { errors: exception.fieldErrors } : {}),
+        },
+        retryAfterSeconds: exception.retryAfterSeconds,
+      };
+    }
+    if (exception instanceof RequestValidationException) {
+      return {
+        problem: {
+          ...this.plain(400, 'The request has invalid fields.'),
+          type: 'urn:tickets:problem:request.invalid',
+          errors: exception.fieldErrors,
+        },
+      };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const message =
+        typeof response === 'string'
+          ? response
+          : (response as { message?: unknown }).message ?? exception.message;
+      const detail = status >= 500 ? 'The server could not complete the request.' : String(message);
+      return {
+        problem: this.plain(status, status === 429 ? 'Too many requests; slow down.' : detail),
+      };
+    }
+    if (isRedisUnavailable(exception)) {
+      return {
+        problem: this.plain(503, 'A backing service is unavailable; try again shortly.'),
+        retryAfterSeconds: 2,
+      };
+    }
+    return { problem: this.plain(500, 'The server could not complete the request.') };
+  }
+
+  private plain(status: number, detail: string): Problem {
+    return { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail };
+  }
+}

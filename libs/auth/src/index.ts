@@ -1,0 +1,4 @@
+export * from './auth-user';
+export * from './auth.dto';
+export * from './auth.module';
+export * from './jwt-secret';

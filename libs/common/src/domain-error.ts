@@ -1,0 +1,29 @@
+/**
+ * What kind of failure a domain error is, in the domain's words. The HTTP edge maps each
+ * kind to a status code; nothing below the controllers knows about HTTP.
+ */
+export type DomainErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'upstream_failed';
+
+/** A typed, expected failure of a use case, with a stable machine-readable code. */
+export abstract class DomainError extends Error {
+  abstract readonly kind: DomainErrorKind;
+  /** Stable identifier clients may branch on, e.g. `booking.sold_out`. */
+  abstract readonly code: string;
+  /** For `rate_limited` and `unavailable`: when a retry makes sense. */
+  readonly retryAfterSeconds?: number;
+  /** For `invalid`: the offending fields. */
+  readonly fieldErrors?: { field: string; message: string }[];
+
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}

@@ -1,0 +1,179 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MinLength,
+  Min,
+  ValidateIf,
+  validateSync,
+} from 'class-validator';
+import { parse as parseDotenv } from 'dotenv';
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }): unknown =>
+  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
+  value === '' ? undefined : value;
+
+/**
+ * Every setting the server and the CLI read, validated once at start.
+ * Defaults make `npm start` work with no configuration at all (embedded PostgreSQL,
+ * in-process lock and bus, payment simulator).
+ */
+export class Environment {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  /** Unset: an embedded PostgreSQL keeps its data under DATA_DIR. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
+  DATABASE_URL?: string = undefined;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 20;
+
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  MIGRATIONS_RUN = true;
+
+  /** Unset: in-process lock and bus, so only one instance may run. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S*$/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string = undefined;
+
+  /** Where the embedded database and the generated local JWT secret live. */
+  @IsString()
+  DATA_DIR = '.data';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(65535)
+  EMBEDDED_DATABASE_PORT = 54329;
+
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: Environment) => env.NODE_ENV === 'production' || env.JWT_SECRET !== undefined)
+  @IsString({ message: 'is required in production' })
+  @MinLength(32, { message: 'must be at least 32 characters' })
+  JWT_SECRET?: string = undefined;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(30 * 24 * 3600)
+  JWT_EXPIRES_IN = 3600;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(24 * 3600)
+  HOLD_SECONDS = 600;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(24 * 365)
+  REFUND_CUTOFF_HOURS = 24;
+
+  /** Register and login requests per minute per client IP; 0 turns the limit off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100000)
+  AUTH_RATE_LIMIT = 30;
+
+  /** Base URL the buyer's browser reaches this server at (checkout and return links). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  PUBLIC_URL?: string = undefined;
+
+  /** Behind a load balancer or proxy: take the client IP from X-Forwarded-For (rate limits). */
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  TRUST_PROXY = false;
+
+  /** Comma-separated origins allowed by CORS; empty: no cross-origin browser access. */
+  @IsString()
+  CORS_ORIGINS = '';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^(sk|rk)_(test|live)_\S+$/, { message: 'must look like sk_test_… or sk_live_…' })
+  STRIPE_SECRET_KEY?: string = undefined;
+
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: Environment) => env.STRIPE_SECRET_KEY !== undefined || env.STRIPE_WEBHOOK_SECRET !== undefined)
+  @Matches(/^whsec_\S+$/, { message: 'must be set (whsec_…) whenever STRIPE_SECRET_KEY is' })
+  STRIPE_WEBHOOK_SECRET?: string = undefined;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  STRIPE_API_URL?: string = undefined;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  STRIPE_TIMEOUT_MS = 10000;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string = undefined;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  get publicUrl(): string {
+    return (this.PUBLIC_URL ?? `http://localhost:${this.PORT}`).replace(/\/+$/, '');
+  }
+}
+
+export class InvalidConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+const VARIABLES = Object.keys(new Environment());
+
+export function validateEnvironment(raw: Record<string, unknown>): Environment {
+  const ours = Object.fromEntries(VARIABLES.filter((key) => key in raw).map((key) => [key, raw[key]]));
+  const env = plainToInstance(Environment, ours);
+  const problems = validateSync(env, { skipMissingProperties: false }).flatMap((error) =>
+    Object.values(error.constraints ?? {}).map(
+      (message) =>
+        `${error.property}: ${message.replace(new RegExp(`^${error.property} `), '')} (got ${JSON.stringify(error.value)})`,
+    ),
+  );
+  if (problems.length > 0) throw new InvalidConfigurationError(problems);
+  return env;
+}
+
+/** The environment of this process: `.env` in the working directory, then real variables, then overrides. */
+export function loadEnvironment(overrides: Record<string, string> = {}): Environment {
+  const envFile = resolve(process.cwd(), '.env');
+  const fromFile = existsSync(envFile) ? parseDotenv(readFileSync(envFile)) : {};
+  return validateEnvironment({ ...fromFile, ...process.env, ...overrides });
+}

@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Environment } from '@app/config';
+import { EmbeddedDatabase } from './embedded-database';
+import { typeormOptions } from './typeorm-options';
+
+@Module({
+  providers: [EmbeddedDatabase],
+  exports: [EmbeddedDatabase],
+})
+class EmbeddedDatabaseModule {}
+
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      imports: [EmbeddedDatabaseModule],
+      inject: [ConfigService, EmbeddedDatabase],
+      useFactory: async (config: ConfigService<Environment, true>, embedded: EmbeddedDatabase) => {
+        const url = config.get('DATABASE_URL', { infer: true }) ?? (await embedded.start());
+        return {
+          ...typeormOptions(url, config.get('DATABASE_POOL_SIZE', { infer: true })),
+          autoLoadEntities: true,
+          migrationsRun: config.get('MIGRATIONS_RUN', { infer: true }),
+        };
+      },
+    }),
+  ],
+})
+export class DatabaseModule {}

@@ -1,0 +1,4 @@
+export * from './user.entity';
+export * from './users.errors';
+export * from './users.module';
+export * from './users.service';
