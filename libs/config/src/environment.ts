@@ -171,9 +171,15 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
   return env;
 }
 
-/** The environment of this process: `.env` in the working directory, then real variables, then overrides. */
-export function loadEnvironment(overrides: Record<string, string> = {}): Environment {
+/**
+ * The environment of this process: `.env` in the working directory, then real variables,
+ * then overrides. Tests skip the `.env` file so a developer's settings cannot leak in.
+ */
+export function loadEnvironment(
+  overrides: Record<string, string> = {},
+  { readEnvFile = true }: { readEnvFile?: boolean } = {},
+): Environment {
   const envFile = resolve(process.cwd(), '.env');
-  const fromFile = existsSync(envFile) ? parseDotenv(readFileSync(envFile)) : {};
+  const fromFile = readEnvFile && existsSync(envFile) ? parseDotenv(readFileSync(envFile)) : {};
   return validateEnvironment({ ...fromFile, ...process.env, ...overrides });
 }
