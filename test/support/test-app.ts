@@ -1,3 +1,4 @@
+import type { ModuleMetadata } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import request from 'supertest';
@@ -18,11 +19,18 @@ export interface TestApp {
 /** The real app (real PostgreSQL and Redis from test/support/env.ts) with overrides. */
 export async function startTestApp(
   overrides: Record<string, string> = {},
-  customize: (builder: TestingModuleBuilder) => TestingModuleBuilder = (builder) => builder,
+  {
+    imports = [],
+    customize = (builder) => builder,
+  }: {
+    /** Extra (test-only) modules, e.g. a controller that exercises a guard. */
+    imports?: ModuleMetadata['imports'];
+    customize?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
+  } = {},
 ): Promise<TestApp> {
   const environment = loadEnvironment(overrides, { readEnvFile: false });
   const moduleRef = await customize(
-    Test.createTestingModule({ imports: [AppModule.forRoot(environment)] }),
+    Test.createTestingModule({ imports: [AppModule.forRoot(environment), ...imports] }),
   ).compile();
   const app = await createAppFromModule(moduleRef, environment);
   return {
