@@ -9,6 +9,7 @@ import { createAppFromModule } from '../../apps/api/src/bootstrap';
 
 export interface TestApp {
   app: NestFastifyApplication;
+  url: string;
   /** Supertest agent factory bound to the app's HTTP server. */
   http: () => ReturnType<typeof request>;
   dataSource: DataSource;
@@ -33,9 +34,13 @@ export async function startTestApp(
     Test.createTestingModule({ imports: [AppModule.forRoot(environment), ...imports] }),
   ).compile();
   const app = await createAppFromModule(moduleRef, environment);
+  // A real listening socket, so parallel requests race as they would in production.
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = await app.getUrl();
   return {
     app,
-    http: () => request(app.getHttpServer()),
+    url,
+    http: () => request(url),
     dataSource: app.get(DataSource),
     environment,
     close: () => app.close(),
@@ -62,7 +67,10 @@ export interface TestUser {
 /** Registers and logs in a fresh user; `admin` promotes it directly in the database. */
 export async function createUser(
   testApp: TestApp,
-  { admin = false, password = 'correct horse battery' }: { admin?: boolean; password?: string } = {},
+  {
+    admin = false,
+    password = 'correct horse battery',
+  }: { admin?: boolean; password?: string } = {},
 ): Promise<TestUser> {
   userCounter += 1;
   const email = `user${userCounter}-${Date.now()}@example.com`;
@@ -72,9 +80,15 @@ export async function createUser(
     .send({ email, password, name: `User ${userCounter}` })
     .expect(201);
   if (admin) {
-    await testApp.dataSource.query(`UPDATE users SET role = 'admin' WHERE id = $1`, [registered.body.id]);
+    await testApp.dataSource.query(`UPDATE users SET role = 'admin' WHERE id = $1`, [
+      registered.body.id,
+    ]);
   }
-  const login = await testApp.http().post('/api/v1/auth/login').send({ email, password }).expect(200);
+  const login = await testApp
+    .http()
+    .post('/api/v1/auth/login')
+    .send({ email, password })
+    .expect(200);
   return { id: registered.body.id, email, token: login.body.accessToken };
 }
 
@@ -86,8 +100,15 @@ export function expectProblem(
   expect(response.status).toBe(status);
   expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(response.body).toEqual(
-    expect.objectContaining({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String) }),
+    expect.objectContaining({
+      type: expect.any(String),
+      title: expect.any(String),
+      status,
+      detail: expect.any(String),
+    }),
   );
-  expect(JSON.stringify(response.body)).not.toMatch(/stack|at .*\.ts:|QueryFailedError|SELECT |INSERT /);
+  expect(JSON.stringify(response.body)).not.toMatch(
+    /stack|at .*\.ts:|QueryFailedError|SELECT |INSERT /,
+  );
   return response.body;
 }

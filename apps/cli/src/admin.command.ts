@@ -49,7 +49,9 @@ export class ListAdminsCommand extends CommandRunner {
   async run(): Promise<void> {
     const admins = await this.users.listAdmins();
     const lines = admins.map((admin) => `${admin.email}\t${admin.name}`);
-    process.stdout.write(`${admins.length} admin(s)${lines.length ? `:\n${lines.join('\n')}` : '.'}\n`);
+    process.stdout.write(
+      `${admins.length} admin(s)${lines.length ? `:\n${lines.join('\n')}` : '.'}\n`,
+    );
   }
 }
 

@@ -2,7 +2,12 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { AppConfigModule, type Environment } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { UsersModule } from '@app/users';
-import { AdminCommand, GrantAdminCommand, ListAdminsCommand, RevokeAdminCommand } from './admin.command';
+import {
+  AdminCommand,
+  GrantAdminCommand,
+  ListAdminsCommand,
+  RevokeAdminCommand,
+} from './admin.command';
 
 /** The admin CLI: same configuration and database as the server, no HTTP. */
 @Module({})

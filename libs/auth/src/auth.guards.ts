@@ -1,4 +1,9 @@
-import { type ExecutionContext, ForbiddenException, Injectable, type CanActivate } from '@nestjs/common';
+import {
+  type ExecutionContext,
+  ForbiddenException,
+  Injectable,
+  type CanActivate,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { UsersService, type Role } from '@app/users';

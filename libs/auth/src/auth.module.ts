@@ -38,7 +38,11 @@ import { JwtStrategy } from './jwt.strategy';
     AuthService,
     FailedLoginLimiter,
     JwtStrategy,
-    { provide: JwtSecret, inject: [ConfigService], useFactory: JwtSecret.fromConfig },
+    {
+      provide: JwtSecret,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<Environment, true>) => JwtSecret.fromConfig(config),
+    },
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],

@@ -29,7 +29,12 @@ export class AuthService implements OnModuleInit {
 
   async register(input: RegisterDto): Promise<User> {
     const passwordHash = await argon2.hash(input.password, { type: argon2.argon2id });
-    return this.users.create({ email: input.email, name: input.name, phone: input.phone, passwordHash });
+    return this.users.create({
+      email: input.email,
+      name: input.name,
+      phone: input.phone,
+      passwordHash,
+    });
   }
 
   async login(input: LoginDto): Promise<TokenView> {

@@ -29,7 +29,8 @@ export class FailedLoginLimiter {
     }
     const now = Date.now();
     const entry = this.local.get(email);
-    if (!entry || entry.resetAt <= now) this.local.set(email, { failures: 1, resetAt: now + WINDOW_MS });
+    if (!entry || entry.resetAt <= now)
+      this.local.set(email, { failures: 1, resetAt: now + WINDOW_MS });
     else entry.failures += 1;
   }
 

@@ -26,7 +26,9 @@ export class JwtSecret {
     if (!existsSync(file)) {
       mkdirSync(dataDir, { recursive: true });
       writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600 });
-      new Logger('Auth').warn(`JWT_SECRET is not set: generated one in ${file} (set it in production)`);
+      new Logger('Auth').warn(
+        `JWT_SECRET is not set: generated one in ${file} (set it in production)`,
+      );
     }
     return new JwtSecret(readFileSync(file, 'utf8').trim());
   }

@@ -1,3 +1,4 @@
 export * from './domain-error';
+export * from './interval-job';
 export * from './pagination';
 export * from './problem-details';

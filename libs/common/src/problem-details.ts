@@ -47,7 +47,11 @@ export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecor
         status,
         description: DESCRIPTIONS[status] ?? 'Error',
         type: ProblemDetailsView,
-        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDetailsView' } } },
+        content: {
+          'application/problem+json': {
+            schema: { $ref: '#/components/schemas/ProblemDetailsView' },
+          },
+        },
       }),
     ),
   );

@@ -122,7 +122,10 @@ export class Environment {
   STRIPE_SECRET_KEY?: string = undefined;
 
   @Transform(emptyToUndefined)
-  @ValidateIf((env: Environment) => env.STRIPE_SECRET_KEY !== undefined || env.STRIPE_WEBHOOK_SECRET !== undefined)
+  @ValidateIf(
+    (env: Environment) =>
+      env.STRIPE_SECRET_KEY !== undefined || env.STRIPE_WEBHOOK_SECRET !== undefined,
+  )
   @Matches(/^whsec_\S+$/, { message: 'must be set (whsec_…) whenever STRIPE_SECRET_KEY is' })
   STRIPE_WEBHOOK_SECRET?: string = undefined;
 
@@ -159,7 +162,9 @@ export class InvalidConfigurationError extends Error {
 const VARIABLES = Object.keys(new Environment());
 
 export function validateEnvironment(raw: Record<string, unknown>): Environment {
-  const ours = Object.fromEntries(VARIABLES.filter((key) => key in raw).map((key) => [key, raw[key]]));
+  const ours = Object.fromEntries(
+    VARIABLES.filter((key) => key in raw).map((key) => [key, raw[key]]),
+  );
   const env = plainToInstance(Environment, ours);
   const problems = validateSync(env, { skipMissingProperties: false }).flatMap((error) =>
     Object.values(error.constraints ?? {}).map(

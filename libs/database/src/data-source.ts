@@ -6,7 +6,9 @@ import { typeormOptions } from './typeorm-options';
 /** For the TypeORM CLI (`npm run migration:*`); needs DATABASE_URL. */
 const environment = loadEnvironment();
 if (!environment.DATABASE_URL) {
-  throw new Error('The TypeORM CLI needs DATABASE_URL (the embedded database is started by the app).');
+  throw new Error(
+    'The TypeORM CLI needs DATABASE_URL (the embedded database is started by the app).',
+  );
 }
 
 export default new DataSource({

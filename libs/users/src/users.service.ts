@@ -24,10 +24,17 @@ export class UsersService {
   async create(input: NewUser): Promise<User> {
     try {
       return await this.users.save(
-        this.users.create({ ...input, email: normalizeEmail(input.email), phone: input.phone ?? null }),
+        this.users.create({
+          ...input,
+          email: normalizeEmail(input.email),
+          phone: input.phone ?? null,
+        }),
       );
     } catch (error) {
-      if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
+      if (
+        error instanceof QueryFailedError &&
+        (error.driverError as { code?: string }).code === UNIQUE_VIOLATION
+      ) {
         throw new EmailTakenError();
       }
       throw error;

@@ -1,5 +1,11 @@
 import { STATUS_CODES } from 'node:http';
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '@app/common';
 import { type FieldError, RequestValidationException } from './request-validation';
@@ -86,10 +92,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const response = exception.getResponse();
       const message =
-        typeof response === 'string'
-          ? response
-          : (response as { message?: unknown }).message ?? exception.message;
-      const detail = status >= 500 ? 'The server could not complete the request.' : String(message);
+        typeof response === 'string' ? response : (response as { message?: unknown }).message;
+      const detail =
+        status >= 500
+          ? 'The server could not complete the request.'
+          : typeof message === 'string'
+            ? message
+            : exception.message;
       return {
         problem: this.plain(status, status === 429 ? 'Too many requests; slow down.' : detail),
       };

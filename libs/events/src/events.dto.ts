@@ -1,0 +1,242 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsDate,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinDate,
+  ValidateNested,
+} from 'class-validator';
+import { PageQuery } from '@app/common';
+import type { TicketStatus } from '@app/tickets';
+import type { EventStatus } from './event.entity';
+
+export const MAX_PRICE = 100_000_000;
+export const MAX_TYPE_QUANTITY = 1_000_000;
+
+const trim = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? value.trim() : value;
+const mustBeFuture = { message: 'startsAt must be in the future' };
+
+export class TicketTypeInput {
+  @ApiProperty({ example: 'General Admission', minLength: 1, maxLength: 100 })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 100)
+  name!: string;
+
+  @ApiProperty({ description: 'Minor units of the event currency', example: 2500, minimum: 0 })
+  @IsInt()
+  @Min(0)
+  @Max(MAX_PRICE)
+  price!: number;
+
+  @ApiProperty({ example: 500, minimum: 1, maximum: MAX_TYPE_QUANTITY })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_TYPE_QUANTITY)
+  quantity!: number;
+}
+
+export class CreateEventDto {
+  @ApiProperty({ example: 'Spring Tour — Berlin', minLength: 1, maxLength: 200 })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 200)
+  name!: string;
+
+  @ApiPropertyOptional({ maxLength: 5000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
+  description?: string;
+
+  @ApiProperty({ example: 'Mercedes-Benz Arena', minLength: 1, maxLength: 200 })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 200)
+  venue!: string;
+
+  @ApiProperty({ format: 'date-time', description: 'In the future' })
+  @Type(() => Date)
+  @IsDate()
+  @MinDate(() => new Date(), mustBeFuture)
+  startsAt!: Date;
+
+  @ApiPropertyOptional({ example: 'usd', default: 'usd', description: 'Lower-case ISO 4217' })
+  @IsOptional()
+  @Matches(/^[a-z]{3}$/, { message: 'currency must be a lower-case ISO 4217 code such as usd' })
+  currency?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 50, default: 10 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  maxTicketsPerOrder?: number;
+
+  @ApiProperty({ type: [TicketTypeInput], minItems: 1, maxItems: 20 })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(20)
+  @ValidateNested({ each: true })
+  @Type(() => TicketTypeInput)
+  ticketTypes!: TicketTypeInput[];
+}
+
+export class UpdateEventDto {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200 })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @Length(1, 200)
+  name?: string;
+
+  @ApiPropertyOptional({ maxLength: 5000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
+  description?: string;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200 })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @Length(1, 200)
+  venue?: string;
+
+  @ApiPropertyOptional({ format: 'date-time' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  @MinDate(() => new Date(), mustBeFuture)
+  startsAt?: Date;
+
+  @ApiPropertyOptional({ example: 'eur' })
+  @IsOptional()
+  @Matches(/^[a-z]{3}$/, { message: 'currency must be a lower-case ISO 4217 code such as usd' })
+  currency?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 50 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  maxTicketsPerOrder?: number;
+
+  @ApiPropertyOptional({ enum: ['on_sale', 'cancelled'], description: 'Cancelling stops sales' })
+  @IsOptional()
+  @IsIn(['on_sale', 'cancelled'])
+  status?: EventStatus;
+}
+
+export class UpdateTicketTypeDto {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 100 })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @Length(1, 100)
+  name?: string;
+
+  @ApiPropertyOptional({ minimum: 0 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_PRICE)
+  price?: number;
+
+  @ApiPropertyOptional({ description: 'May grow, or shrink down to sold + locked', minimum: 0 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_TYPE_QUANTITY)
+  quantity?: number;
+}
+
+export class EventListQuery extends PageQuery {
+  @ApiPropertyOptional({ description: 'Matches the name or the venue', maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  q?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Starting at or after (default: now)' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  from?: Date;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Starting before' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  to?: Date;
+}
+
+export class TicketListQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: ['available', 'locked', 'sold'] })
+  @IsOptional()
+  @IsIn(['available', 'locked', 'sold'])
+  status?: TicketStatus;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  ticketTypeId?: string;
+}
+
+export class TicketTypeView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ description: 'Minor units' }) price!: number;
+  @ApiProperty() quantity!: number;
+  @ApiProperty() available!: number;
+  @ApiProperty() locked!: number;
+  @ApiProperty() sold!: number;
+}
+
+export class EventView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ type: String, nullable: true }) description!: string | null;
+  @ApiProperty() venue!: string;
+  @ApiProperty({ format: 'date-time' }) startsAt!: string;
+  @ApiProperty({ example: 'usd' }) currency!: string;
+  @ApiProperty() maxTicketsPerOrder!: number;
+  @ApiProperty({ enum: ['on_sale', 'cancelled'] }) status!: EventStatus;
+  @ApiProperty({ type: [TicketTypeView] }) ticketTypes!: TicketTypeView[];
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export class EventPage {
+  @ApiProperty({ type: [EventView] }) items!: EventView[];
+  @ApiProperty() page!: number;
+  @ApiProperty() pageSize!: number;
+  @ApiProperty() total!: number;
+}
+
+export class TicketView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) ticketTypeId!: string;
+  @ApiProperty({ example: 'GA-000123' }) label!: string;
+  @ApiProperty({ enum: ['available', 'locked', 'sold'] }) status!: TicketStatus;
+}
+
+export class TicketPage {
+  @ApiProperty({ type: [TicketView] }) items!: TicketView[];
+  @ApiProperty() page!: number;
+  @ApiProperty() pageSize!: number;
+  @ApiProperty() total!: number;
+}

@@ -1,0 +1,4 @@
+export * from './event-catalog';
+export * from './event.entity';
+export * from './events.errors';
+export * from './events.module';

@@ -1,0 +1,309 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { DataSource, QueryFailedError } from 'typeorm';
+import type { Environment } from '@app/config';
+import {
+  EventCatalog,
+  EventNotFoundError,
+  TicketTypeNotFoundError,
+  type BookableEvent,
+} from '@app/events';
+import {
+  TICKET_LABEL_SQL,
+  TicketInventory,
+  TicketLockService,
+  TicketsUnavailableError,
+  type TicketPool,
+} from '@app/tickets';
+import type { Order } from './order.entity';
+import type { OrderView } from './orders.dto';
+import {
+  AlreadyHoldingError,
+  BookingContendedError,
+  EventNotBookableError,
+  IdempotencyKeyReusedError,
+  TooManyTicketsError,
+  UnknownTicketsError,
+} from './orders.errors';
+import { OrderViews } from './order-views';
+
+export type BookingRequest = {
+  userId: string;
+  eventId: string;
+  idempotencyKey?: string;
+} & ({ ticketTypeId: string; quantity: number } | { ticketIds: string[] });
+
+/** A quantity claim that PostgreSQL could not fully confirm is retried this many times. */
+const MAX_CLAIM_ATTEMPTS = 3;
+const IDEMPOTENCY_WINDOW = `interval '24 hours'`;
+
+/** Some claimed ids were not available in PostgreSQL (the lock store was stale). */
+class ClaimOutdated extends Error {
+  constructor(readonly stillFree: string[]) {
+    super('Claimed tickets were taken meanwhile');
+  }
+}
+
+/**
+ * Booking: hold tickets for a buyer for HOLD_SECONDS and answer with a payment link.
+ *
+ * 1. The event comes from a short-lived cache; its rules (on sale, not started, per-order
+ *    maximum, known ticket type) are checked without a query.
+ * 2. TicketLockService claims the ticket ids atomically in Redis (or in-process): a sold-out
+ *    type is answered there, with no PostgreSQL query.
+ * 3. One short transaction confirms the claimed ids by primary key with a conditional
+ *    update (`status = 'available'`), then inserts the order — only if the event is still
+ *    on sale — with its items and an outbox row. Constraints make one pending order per
+ *    buyer and event, and one order per idempotency key.
+ * 4. Whatever fails after the claim gives the claimed ids that are still free back; ids
+ *    PostgreSQL says are taken (a stale lock store) are dropped and a quantity is claimed
+ *    again. So a 201 holds exactly its tickets and any error holds none.
+ *
+ * The payment provider is never called here: the link creates its checkout session later.
+ */
+@Injectable()
+export class BookingService {
+  private readonly holdSeconds: number;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly catalog: EventCatalog,
+    private readonly lock: TicketLockService,
+    private readonly inventory: TicketInventory,
+    private readonly views: OrderViews,
+    config: ConfigService<Environment, true>,
+  ) {
+    this.holdSeconds = config.get('HOLD_SECONDS', { infer: true });
+  }
+
+  async book(request: BookingRequest): Promise<OrderView> {
+    const event = await this.catalog.get(request.eventId);
+    if (!event) throw new EventNotFoundError();
+    if (event.status !== 'on_sale' || event.startsAt.getTime() <= Date.now())
+      throw new EventNotBookableError();
+    const count = 'ticketIds' in request ? request.ticketIds.length : request.quantity;
+    if (count > event.maxTicketsPerOrder) throw new TooManyTicketsError(event.maxTicketsPerOrder);
+
+    const requestHash = hashRequest(request);
+    if (request.idempotencyKey) {
+      const previous = await this.previousOrder(
+        request.userId,
+        request.idempotencyKey,
+        requestHash,
+      );
+      if (previous) return previous;
+    }
+    try {
+      return 'ticketIds' in request
+        ? await this.bookTickets(event, request, request.ticketIds, requestHash)
+        : await this.bookQuantity(
+            event,
+            request,
+            request.ticketTypeId,
+            request.quantity,
+            requestHash,
+          );
+    } catch (error) {
+      // Two retries of one request raced: the loser answers with the winner's order.
+      if (request.idempotencyKey && violates(error, 'orders_idempotency_key')) {
+        const previous = await this.previousOrder(
+          request.userId,
+          request.idempotencyKey,
+          requestHash,
+        );
+        if (previous) return previous;
+      }
+      throw error;
+    }
+  }
+
+  private async bookQuantity(
+    event: BookableEvent,
+    request: BookingRequest,
+    ticketTypeId: string,
+    quantity: number,
+    requestHash: string,
+  ): Promise<OrderView> {
+    if (!event.ticketTypeIds.has(ticketTypeId)) throw new TicketTypeNotFoundError();
+    const pool = { eventId: event.id, ticketTypeId };
+    for (let attempt = 1; ; attempt++) {
+      const claimed = await this.lock.claim(pool, quantity, event.startsAt);
+      try {
+        return await this.hold(event, request, claimed, requestHash);
+      } catch (error) {
+        await this.giveBack([{ pool, ticketIds: claimed }], error);
+        if (!(error instanceof ClaimOutdated)) throw error;
+        if (attempt === MAX_CLAIM_ATTEMPTS) throw new BookingContendedError();
+      }
+    }
+  }
+
+  private async bookTickets(
+    event: BookableEvent,
+    request: BookingRequest,
+    ticketIds: string[],
+    requestHash: string,
+  ): Promise<OrderView> {
+    const found = await this.inventory.findInEvent(event.id, ticketIds);
+    if (found.length < ticketIds.length) {
+      const known = new Set(found.map((ticket) => ticket.id));
+      throw new UnknownTicketsError(ticketIds.filter((id) => !known.has(id)));
+    }
+    const byType = new Map<string, string[]>();
+    for (const ticket of found)
+      byType.set(ticket.ticketTypeId, [...(byType.get(ticket.ticketTypeId) ?? []), ticket.id]);
+    const claims = [...byType].map(([ticketTypeId, ids]) => ({
+      pool: { eventId: event.id, ticketTypeId },
+      ticketIds: ids,
+    }));
+    await this.lock.claimTickets(claims, event.startsAt);
+    try {
+      return await this.hold(event, request, ticketIds, requestHash);
+    } catch (error) {
+      await this.giveBack(claims, error);
+      if (error instanceof ClaimOutdated) {
+        const free = new Set(error.stillFree);
+        throw new TicketsUnavailableError(ticketIds.filter((id) => !free.has(id)));
+      }
+      throw error;
+    }
+  }
+
+  /** The transaction: confirm the claimed ids in PostgreSQL and record the order. */
+  private async hold(
+    event: BookableEvent,
+    request: BookingRequest,
+    ticketIds: string[],
+    requestHash: string,
+  ): Promise<OrderView> {
+    const orderId = randomUUID();
+    const expiresAt = new Date(Date.now() + this.holdSeconds * 1000);
+    try {
+      return await this.dataSource.transaction(async (manager) => {
+        const taken: { id: string; ticketTypeId: string; label: string; price: number }[] =
+          await manager.query(
+            `WITH taken AS (
+             UPDATE tickets t SET status = 'locked', order_id = $1, held_until = $2
+             FROM ticket_types tt
+             WHERE t.id = ANY($3::uuid[]) AND t.status = 'available'
+               AND tt.id = t.ticket_type_id AND tt.event_id = $4
+             RETURNING t.id, t.ticket_type_id AS "ticketTypeId", ${TICKET_LABEL_SQL} AS label, tt.price
+           )
+           SELECT * FROM taken`,
+            [orderId, expiresAt, ticketIds, event.id],
+          );
+        // Ids the update skipped are held in PostgreSQL: the lock store was stale (reloaded
+        // under an in-flight booking). Those it did take are still free once this rolls back.
+        if (taken.length < ticketIds.length)
+          throw new ClaimOutdated(taken.map((ticket) => ticket.id));
+
+        const totalAmount = taken.reduce((sum, ticket) => sum + ticket.price, 0);
+        const [order]: Order[] = await manager.query(
+          `WITH new_order AS (
+             INSERT INTO orders (id, user_id, event_id, status, quantity, total_amount, currency,
+                                 expires_at, idempotency_key, request_hash)
+             SELECT $1, $2, e.id, 'pending', $3, $4, e.currency, $5, $6, $7
+             FROM events e WHERE e.id = $8 AND e.status = 'on_sale' AND e.starts_at > now()
+             RETURNING *
+           ), items AS (
+             INSERT INTO order_items (order_id, ticket_id, ticket_type_id, label, price)
+             SELECT new_order.id, item.id, item.type_id, item.label, item.price
+             FROM new_order, unnest($9::uuid[], $10::uuid[], $11::text[], $12::int[])
+                  AS item (id, type_id, label, price)
+           ), announced AS (
+             INSERT INTO outbox (topic, payload)
+             SELECT 'ticket_availability',
+                    jsonb_build_object('type', 'locked', 'eventId', event_id, 'orderId', id, 'quantity', quantity)
+             FROM new_order
+           )
+           SELECT id, user_id AS "userId", event_id AS "eventId", status, quantity,
+                  total_amount::float8 AS "totalAmount", currency, expires_at AS "expiresAt",
+                  created_at AS "createdAt", updated_at AS "updatedAt"
+           FROM new_order`,
+          [
+            orderId,
+            request.userId,
+            taken.length,
+            totalAmount,
+            expiresAt,
+            request.idempotencyKey ?? null,
+            request.idempotencyKey ? requestHash : null,
+            event.id,
+            taken.map((ticket) => ticket.id),
+            taken.map((ticket) => ticket.ticketTypeId),
+            taken.map((ticket) => ticket.label),
+            taken.map((ticket) => ticket.price),
+          ],
+        );
+        if (!order) throw new EventNotBookableError();
+        return this.views.view(
+          order,
+          taken.map(({ id, ticketTypeId, label }) => ({ id, ticketTypeId, label })),
+        );
+      });
+    } catch (error) {
+      if (violates(error, 'orders_one_pending_per_buyer_key')) throw new AlreadyHoldingError();
+      throw error;
+    }
+  }
+
+  /** After a failed hold: every claimed id PostgreSQL still has free goes back, once. */
+  private async giveBack(
+    claims: { pool: TicketPool; ticketIds: string[] }[],
+    error: unknown,
+  ): Promise<void> {
+    const free = error instanceof ClaimOutdated ? new Set(error.stillFree) : undefined;
+    for (const { pool, ticketIds } of claims) {
+      const back = free ? ticketIds.filter((id) => free.has(id)) : ticketIds;
+      if (back.length > 0) await this.lock.release(pool, back);
+    }
+  }
+
+  /** The order an earlier request with this key made (within 24 h), if any. */
+  private async previousOrder(
+    userId: string,
+    key: string,
+    requestHash: string,
+  ): Promise<OrderView | undefined> {
+    const [previous]: Order[] = await this.dataSource.query(
+      `SELECT id, user_id AS "userId", event_id AS "eventId", status, quantity,
+              total_amount::float8 AS "totalAmount", currency, expires_at AS "expiresAt",
+              created_at AS "createdAt", updated_at AS "updatedAt", request_hash AS "requestHash"
+       FROM orders WHERE user_id = $1 AND idempotency_key = $2 AND created_at > now() - ${IDEMPOTENCY_WINDOW}`,
+      [userId, key],
+    );
+    if (!previous) {
+      // A key older than the window may be used again: unbind it from its old order.
+      await this.dataSource.query(
+        `UPDATE orders SET idempotency_key = NULL, request_hash = NULL
+         WHERE user_id = $1 AND idempotency_key = $2 AND created_at <= now() - ${IDEMPOTENCY_WINDOW}`,
+        [userId, key],
+      );
+      return undefined;
+    }
+    if ((previous as Order & { requestHash: string }).requestHash !== requestHash)
+      throw new IdempotencyKeyReusedError();
+    const [view] = await this.views.of([previous]);
+    return view;
+  }
+}
+
+function hashRequest(request: BookingRequest): string {
+  const what =
+    'ticketIds' in request
+      ? { eventId: request.eventId, ticketIds: [...request.ticketIds].sort() }
+      : {
+          eventId: request.eventId,
+          ticketTypeId: request.ticketTypeId,
+          quantity: request.quantity,
+        };
+  return createHash('sha256').update(JSON.stringify(what)).digest('base64url');
+}
+
+function violates(error: unknown, constraint: string): boolean {
+  return (
+    error instanceof QueryFailedError &&
+    (error.driverError as { constraint?: string }).constraint === constraint
+  );
+}

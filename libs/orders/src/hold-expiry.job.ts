@@ -1,0 +1,60 @@
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { IntervalJob } from '@app/common';
+import { HoldRelease } from './hold-release';
+
+const EVERY_MS = 1_000;
+const BATCH = 500;
+
+/**
+ * Ends holds whose time is up. Safe to run in every instance at once: each batch takes the
+ * overdue orders with SKIP LOCKED, so instances share the work instead of repeating it.
+ * Relies on PostgreSQL only (not on Redis key expiry), so holds end even after Redis lost
+ * its keys or a process died mid-booking.
+ */
+@Injectable()
+export class HoldExpiryJob implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(HoldExpiryJob.name);
+  private readonly job = new IntervalJob('Hold expiry', EVERY_MS, () => this.run(), this.logger);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly holds: HoldRelease,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.job.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.job.stop();
+  }
+
+  /** Expires every overdue hold; returns how many. */
+  async run(): Promise<number> {
+    let expired = 0;
+    for (;;) {
+      const released = await this.dataSource.transaction(async (manager) => {
+        const overdue: { id: string }[] = await manager.query(
+          `SELECT id FROM orders WHERE status = 'pending' AND expires_at <= now()
+           ORDER BY expires_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+        );
+        return this.holds.releaseInTransaction(
+          manager,
+          overdue.map((order) => order.id),
+          'expired',
+        );
+      });
+      await this.holds.returnToLockStore(released);
+      expired += released.length;
+      if (released.length < BATCH) break;
+    }
+    if (expired > 0) this.logger.log(`Expired ${expired} hold(s)`);
+    return expired;
+  }
+}

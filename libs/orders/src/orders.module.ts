@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from '@app/auth';
+import { EventsModule } from '@app/events';
+import { TicketsModule } from '@app/tickets';
+import { UsersModule } from '@app/users';
+import { BookingService } from './booking.service';
+import { CheckoutLinks } from './checkout-links';
+import { HoldExpiryJob } from './hold-expiry.job';
+import { HoldRelease } from './hold-release';
+import { Order, OrderItem } from './order.entity';
+import { OrderViews } from './order-views';
+import { OrdersController } from './orders.controller';
+import { OrdersService } from './orders.service';
+
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([Order, OrderItem]),
+    AuthModule,
+    EventsModule,
+    TicketsModule,
+    UsersModule,
+  ],
+  controllers: [OrdersController],
+  providers: [BookingService, CheckoutLinks, HoldExpiryJob, HoldRelease, OrderViews, OrdersService],
+  exports: [CheckoutLinks, HoldExpiryJob, HoldRelease, OrderViews, OrdersService],
+})
+export class OrdersModule {}

@@ -1,0 +1,135 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { setTimeout as delay } from 'node:timers/promises';
+import { DomainError } from '@app/common';
+import {
+  InventoryUnavailableError,
+  SoldOutError,
+  TicketsUnavailableError,
+} from '../tickets.errors';
+import { TicketInventory } from '../ticket-inventory';
+import type { TicketPool } from '../ticket-pool';
+import { TicketLockStore } from './ticket-lock.store';
+
+const LOAD_WAIT_MS = 5_000;
+const LOAD_POLL_MS = 25;
+/** Pools live in the store until a day after their event starts. */
+const POOL_TTL_AFTER_START_MS = 24 * 3600 * 1000;
+
+/**
+ * The gate in front of PostgreSQL on the booking path: claims free ticket ids atomically in
+ * the store (Redis, or in-process in embedded mode), so sold-out answers cost no database
+ * query and PostgreSQL only confirms ids by primary key. A pool the store does not have
+ * (first use, Redis flushed or restarted) is loaded from PostgreSQL once, under a lock.
+ */
+@Injectable()
+export class TicketLockService {
+  private readonly logger = new Logger(TicketLockService.name);
+  private readonly loadsInFlight = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly store: TicketLockStore,
+    private readonly inventory: TicketInventory,
+  ) {}
+
+  /** Takes `quantity` free ids of the pool, or throws SoldOutError having taken none. */
+  async claim(pool: TicketPool, quantity: number, startsAt: Date): Promise<string[]> {
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.guard(() => this.store.claim(pool, quantity));
+      if (result.status === 'claimed') return result.ticketIds;
+      if (result.status === 'sold_out') throw new SoldOutError(result.available);
+      if (attempt > 0) throw new InventoryUnavailableError();
+      await this.load(pool, startsAt);
+    }
+  }
+
+  /** Takes exactly these ids (grouped by pool), all or none. */
+  async claimTickets(
+    claims: { pool: TicketPool; ticketIds: string[] }[],
+    startsAt: Date,
+  ): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.guard(() => this.store.claimTickets(claims));
+      if (result.status === 'claimed') return;
+      if (result.status === 'unavailable') throw new TicketsUnavailableError(result.ticketIds);
+      if (attempt > 2 * claims.length) throw new InventoryUnavailableError();
+      await this.load(result.pool, startsAt);
+    }
+  }
+
+  /**
+   * Gives ids back after they were freed in PostgreSQL (or never taken there). A failure is
+   * logged, not thrown: PostgreSQL already has the truth and InventoryReconcileJob puts
+   * lost ids back.
+   */
+  async release(pool: TicketPool, ticketIds: string[]): Promise<void> {
+    try {
+      await this.store.release(pool, ticketIds);
+    } catch (error) {
+      this.logger.warn(
+        `Could not return ${ticketIds.length} ticket(s) to the lock store: ${String(error)}`,
+      );
+    }
+  }
+
+  async remove(pool: TicketPool, ticketIds: string[]): Promise<void> {
+    try {
+      await this.store.remove(pool, ticketIds);
+    } catch (error) {
+      this.logger.warn(
+        `Could not remove ${ticketIds.length} ticket(s) from the lock store: ${String(error)}`,
+      );
+    }
+  }
+
+  inspect(pool: TicketPool): Promise<{ size: number; lastChangeMs: number } | null> {
+    return this.guard(() => this.store.inspect(pool));
+  }
+
+  /** (Re)loads a pool from PostgreSQL: once per process at a time, once across instances. */
+  load(pool: TicketPool, startsAt: Date): Promise<void> {
+    const key = `${pool.eventId}:${pool.ticketTypeId}`;
+    let inFlight = this.loadsInFlight.get(key);
+    if (!inFlight) {
+      inFlight = this.loadOnce(pool, startsAt).finally(() => this.loadsInFlight.delete(key));
+      this.loadsInFlight.set(key, inFlight);
+    }
+    return inFlight;
+  }
+
+  private async loadOnce(pool: TicketPool, startsAt: Date): Promise<void> {
+    const token = await this.guard(() => this.store.tryLockLoading(pool));
+    if (token === null) return this.waitUntilLoaded(pool);
+    try {
+      const ids = await this.inventory.availableIds(pool.ticketTypeId);
+      const expiresAt = new Date(
+        Math.max(startsAt.getTime(), Date.now()) + POOL_TTL_AFTER_START_MS,
+      );
+      await this.guard(() => this.store.load(pool, ids, expiresAt));
+      this.logger.log(
+        `Loaded ${ids.length} free ticket(s) of type ${pool.ticketTypeId} into the lock store`,
+      );
+    } finally {
+      await this.store.unlockLoading(pool, token).catch(() => undefined);
+    }
+  }
+
+  /** Another instance is loading the pool: wait for it (bounded), then go on. */
+  private async waitUntilLoaded(pool: TicketPool): Promise<void> {
+    for (let waited = 0; waited < LOAD_WAIT_MS; waited += LOAD_POLL_MS) {
+      if ((await this.guard(() => this.store.inspect(pool))) !== null) return;
+      await delay(LOAD_POLL_MS);
+    }
+    throw new InventoryUnavailableError();
+  }
+
+  /** Store failures (Redis down, timed out) become a typed 503, never a hang. */
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      this.logger.warn(`Lock store unavailable: ${String(error)}`);
+      throw new InventoryUnavailableError();
+    }
+  }
+}

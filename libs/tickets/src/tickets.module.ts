@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
+import type Redis from 'ioredis';
+import { InventoryReconcileJob } from './inventory-reconcile.job';
+import { InProcessTicketLockStore } from './lock/in-process-ticket-lock.store';
+import { RedisTicketLockStore } from './lock/redis-ticket-lock.store';
+import { TicketLockService } from './lock/ticket-lock.service';
+import { TicketLockStore } from './lock/ticket-lock.store';
+import { TicketInventory } from './ticket-inventory';
+
+@Module({
+  providers: [
+    TicketInventory,
+    TicketLockService,
+    InventoryReconcileJob,
+    {
+      provide: TicketLockStore,
+      inject: [{ token: getRedisConnectionToken(), optional: true }],
+      useFactory: (redis?: Redis) =>
+        redis ? new RedisTicketLockStore(redis) : new InProcessTicketLockStore(),
+    },
+  ],
+  exports: [TicketInventory, TicketLockService, InventoryReconcileJob],
+})
+export class TicketsModule {}
