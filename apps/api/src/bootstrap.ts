@@ -5,25 +5,30 @@ import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { TestingModule } from '@nestjs/testing';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import helmet from '@fastify/helmet';
+import type { FastifyError, FastifyReply } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
 import type { Environment } from '@app/config';
 import { AppModule } from './app.module';
-import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { PinoNestLogger } from './http/pino-nest-logger';
+import { ProblemDetailsFilter, sendFrameworkProblem } from './http/problem-details.filter';
 import { createValidationPipe } from './http/request-validation';
+import { addSecurityHeaders } from './http/security-headers';
 
 const BODY_LIMIT_BYTES = 100 * 1024;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 function createAdapter(environment: Environment): FastifyAdapter {
   return new FastifyAdapter({
+    // Structured JSON logs (pino); every request's lines carry its reqId.
+    logger: { level: environment.LOG_LEVEL },
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: environment.TRUST_PROXY,
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
+    frameworkErrors: (error: FastifyError, _request: unknown, reply: FastifyReply) =>
+      sendFrameworkProblem(error, reply),
   });
 }
 
@@ -33,26 +38,16 @@ function createAdapter(environment: Environment): FastifyAdapter {
  */
 async function configure(app: NestFastifyApplication): Promise<NestFastifyApplication> {
   const config = app.get(ConfigService<Environment, true>);
-  app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
   const fastify = app.getHttpAdapter().getInstance();
+  app.useLogger(new PinoNestLogger(fastify.log));
+  // On SIGTERM/SIGINT: close the server, the pools and the embedded database, then exit 0
+  // (process.exit also lets the logger flush; re-raising the signal would not).
+  app.enableShutdownHooks([], { useProcessExit: true });
   fastify.addHook('onRequest', (request, reply, done) => {
-    (request.raw as { id?: string }).id = request.id;
     void reply.header('X-Request-Id', request.id);
     done();
   });
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: [`'self'`],
-        // Swagger UI and the payment simulator page use inline styles and scripts.
-        styleSrc: [`'self'`, `'unsafe-inline'`],
-        scriptSrc: [`'self'`, `'unsafe-inline'`],
-        imgSrc: [`'self'`, 'data:'],
-        formAction: [`'self'`],
-      },
-    },
-  });
+  addSecurityHeaders(fastify);
   const origins = config
     .get('CORS_ORIGINS', { infer: true })
     .split(',')

@@ -10,8 +10,11 @@ async function main(): Promise<void> {
       cliName: 'npm run cli --',
       logger: ['error', 'warn'],
       errorHandler: (error) => {
-        process.stderr.write(`${error.message}\n`);
-        process.exit(1);
+        // Commander has already printed its own errors and help; `--help` is a success.
+        const { code, exitCode } = error as Error & { code?: string; exitCode?: number };
+        const fromCommander = code?.startsWith('commander.') ?? false;
+        if (!fromCommander) process.stderr.write(`${error.message}\n`);
+        process.exit(fromCommander ? (exitCode ?? 1) : 1);
       },
     });
   } catch (error) {

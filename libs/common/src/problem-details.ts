@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
 
 export class FieldErrorView {
   @ApiProperty({ example: 'email' })
@@ -39,14 +39,17 @@ const DESCRIPTIONS: Record<number, string> = {
   503: 'A dependency is unavailable; see the Retry-After header',
 };
 
-/** Documents the problem+json answers a route can give. */
+/**
+ * Documents the problem+json answers a route can give. (No `type:` here: with one,
+ * Swagger would document the body as application/json instead.)
+ */
 export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
+    ApiExtraModels(ProblemDetailsView),
     ...statuses.map((status) =>
       ApiResponse({
         status,
         description: DESCRIPTIONS[status] ?? 'Error',
-        type: ProblemDetailsView,
         content: {
           'application/problem+json': {
             schema: { $ref: '#/components/schemas/ProblemDetailsView' },

@@ -5,6 +5,7 @@ import {
   Injectable,
   Logger,
   Module,
+  type OnApplicationShutdown,
   type OnModuleInit,
   Optional,
 } from '@nestjs/common';
@@ -15,10 +16,13 @@ const REDIS_URL = Symbol('REDIS_URL');
 
 /**
  * Waits (briefly) for the first connection, so early requests do not fail on a connection
- * that is still being made, and says once when there is no Redis at all.
+ * that is still being made, and says once when there is no Redis at all. At shutdown, closes
+ * the client itself: the library's QUIT fails on a client that is not connected (which then
+ * keeps reconnecting and holds the process open), and the library forgets its connections
+ * once any app in the process has closed.
  */
 @Injectable()
-class RedisStartup implements OnModuleInit {
+class RedisStartup implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
 
   constructor(
@@ -41,6 +45,14 @@ class RedisStartup implements OnModuleInit {
       setTimeout(() => resolve(false), 2000).unref();
     });
     if (!(await ready)) this.logger.error(`Redis at ${redactUrl(this.url)} is not reachable yet`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const redis = this.redis;
+    if (!redis || redis.status === 'end') return;
+    if (redis.status !== 'ready') return redis.disconnect();
+    // The library's own QUIT, if it still knows this client, then fails harmlessly.
+    await redis.quit().catch(() => undefined);
   }
 }
 

@@ -1,4 +1,4 @@
-import { Controller, Get, Optional, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Optional } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheckService,
@@ -8,10 +8,17 @@ import {
 } from '@nestjs/terminus';
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
-import { ApiProblems } from '@app/common';
+import { ApiProblems, DomainError } from '@app/common';
 import { Public } from '@app/auth';
 
 const CHECK_TIMEOUT_MS = 1000;
+
+/** A 503 that says which dependency is down (a bare HttpException 5xx would be masked). */
+class NotReadyError extends DomainError {
+  readonly kind = 'unavailable';
+  readonly code = 'health.not_ready';
+  override readonly retryAfterSeconds = 5;
+}
 
 @ApiTags('operations')
 @Public()
@@ -43,7 +50,9 @@ export class HealthController {
       const down = Object.keys(
         (error as { response?: { error?: object } }).response?.error ?? {},
       ).join(', ');
-      throw new ServiceUnavailableException(`Not ready: ${down || 'a check failed'}.`);
+      throw new NotReadyError(
+        down ? `Not ready: ${down} unavailable.` : 'Not ready: a check failed.',
+      );
     }
   }
 

@@ -1,12 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import {
-  type ArgumentsHost,
-  Catch,
-  type ExceptionFilter,
-  HttpException,
-  Logger,
-} from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '@app/common';
 import { type FieldError, RequestValidationException } from './request-validation';
 
@@ -39,24 +33,38 @@ function isRedisUnavailable(error: unknown): boolean {
 }
 
 /**
+ * For the few errors Fastify answers by itself before any route runs (a malformed URL
+ * escape, say), which never reach the exception filter: the same problem+json shape.
+ */
+export function sendFrameworkProblem(error: FastifyError, reply: FastifyReply): void {
+  const status = error.statusCode ?? 400;
+  const problem: Problem = {
+    type: 'about:blank',
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail: status >= 500 ? 'The server could not complete the request.' : error.message,
+  };
+  void reply
+    .status(status)
+    .header('Content-Type', 'application/problem+json; charset=utf-8')
+    .send(JSON.stringify(problem));
+}
+
+/**
  * The one place that turns failures into RFC 9457 problem+json answers. Nothing internal
  * (stack, SQL, driver messages) reaches the client; unexpected errors are logged with the
  * request id instead.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('HTTP');
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const { problem, retryAfterSeconds } = this.toProblem(exception);
     if (problem.status >= 500 && !(exception instanceof DomainError)) {
-      this.logger.error(
-        { err: exception, requestId: request.id, method: request.method, url: request.url },
-        'Request failed',
-      );
+      // request.log carries the request id.
+      request.log.error({ err: exception }, 'Request failed');
     }
     if (retryAfterSeconds !== undefined) reply.header('Retry-After', String(retryAfterSeconds));
     void reply

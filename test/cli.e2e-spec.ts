@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { ProbeModule } from './support/probe.module';
+import { ensureBuilt, runCli } from './support/processes';
+import {
+  createUser,
+  expectProblem,
+  startTestApp,
+  type TestApp,
+  type TestUser,
+} from './support/test-app';
+
+/** The built admin CLI as a real process, on the test database (DATABASE_URL from env.ts). */
+describe('admin CLI', () => {
+  let testApp: TestApp;
+  let user: TestUser;
+  const cli = (...args: string[]) => runCli(args, { ...process.env });
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    testApp = await startTestApp({ AUTH_RATE_LIMIT: '0' }, { imports: [ProbeModule] });
+    user = await createUser(testApp);
+  }, 180_000);
+  afterAll(() => testApp?.close());
+
+  const role = async (id: string): Promise<string> => {
+    const [row]: { role: string }[] = await testApp.dataSource.query(
+      'SELECT role FROM users WHERE id = $1',
+      [id],
+    );
+    return row.role;
+  };
+  const adminRoute = (token: string) =>
+    testApp.http().get('/api/v1/probe/admin').set('Authorization', `Bearer ${token}`);
+
+  it('grants, lists and revokes the admin role (the email in any letter case)', async () => {
+    expectProblem(await adminRoute(user.token), 403);
+
+    const granted = await cli('admin', 'grant', user.email.toUpperCase());
+    expect(granted).toEqual(
+      expect.objectContaining({ code: 0, stdout: `${user.email} is now an admin.\n`, stderr: '' }),
+    );
+    expect(await role(user.id)).toBe('admin');
+    // The token the user already holds now reaches admin routes.
+    await adminRoute(user.token).expect(200);
+
+    // Granting twice is harmless.
+    expect((await cli('admin', 'grant', user.email)).code).toBe(0);
+
+    const listed = await cli('admin', 'list');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^\d+ admin\(s\)/);
+    const [name] = await testApp.dataSource.query('SELECT name FROM users WHERE id = $1', [
+      user.id,
+    ]);
+    expect(listed.stdout.split('\n')).toContain(`${user.email}\t${name.name}`);
+
+    const revoked = await cli('admin', 'revoke', user.email);
+    expect(revoked).toEqual(
+      expect.objectContaining({
+        code: 0,
+        stdout: `${user.email} is no longer an admin.\n`,
+        stderr: '',
+      }),
+    );
+    expect(await role(user.id)).toBe('customer');
+    expectProblem(await adminRoute(user.token), 403);
+
+    const after = await cli('admin', 'list');
+    expect(after.code).toBe(0);
+    expect(after.stdout).not.toContain(user.email);
+  });
+
+  it('fails with exit 1 and a one-line message on stderr for an unknown email', async () => {
+    const email = `nobody-${randomUUID()}@example.com`;
+    for (const command of ['grant', 'revoke']) {
+      const result = await cli('admin', command, email);
+      expect(result).toEqual({
+        code: 1,
+        signal: null,
+        stdout: '',
+        stderr: `No user has the email address ${email}.\n`,
+      });
+    }
+  });
+
+  it('fails with exit 1 on an unknown subcommand or a missing argument', async () => {
+    const unknown = await cli('admin', 'frobnicate');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('Unknown admin command: frobnicate');
+
+    const missing = await cli('admin', 'grant');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/missing required argument 'email'/);
+
+    const topLevel = await cli('frobnicate');
+    expect(topLevel.code).toBe(1);
+    expect(topLevel.stderr.match(/unknown command 'frobnicate'/g)).toHaveLength(1);
+  });
+
+  it('prints help with exit 0 on --help', async () => {
+    const help = await cli('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/admin/);
+    expect(help.stderr).toBe('');
+  });
+
+  it('refuses an invalid configuration with exit 1, one line per problem', async () => {
+    const result = await runCli(['admin', 'list'], {
+      ...process.env,
+      DATABASE_URL: 'mysql://somewhere/else',
+      JWT_SECRET: 'short',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^Invalid configuration:\n/);
+    expect(result.stderr).toMatch(/^DATABASE_URL: .*postgres/m);
+    expect(result.stderr).toMatch(/^JWT_SECRET: .*32 characters/m);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
