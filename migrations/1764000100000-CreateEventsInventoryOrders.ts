@@ -4,9 +4,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * Events, one row per sellable ticket, orders and their items, the outbox.
  *
  * Per-type counts (available / locked / sold) live in ticket_type_counters, spread over
- * 16 shard rows per type so concurrent bookings of one type do not queue on a single
- * counter row. A statement-level trigger on tickets keeps them, so no code path can make
- * them drift from the rows; reads sum the shards.
+ * up to 64 shard rows per type, one per database connection (backend pid modulo 64), so
+ * concurrent bookings of one type do not queue on one counter row (with random shards they
+ * did: most bookings waited on another's commit). A statement-level trigger on tickets
+ * keeps them, so no code path can make them drift from the rows; reads sum the shards.
  */
 export class CreateEventsInventoryOrders1764000100000 implements MigrationInterface {
   name = 'CreateEventsInventoryOrders1764000100000';
@@ -116,7 +117,7 @@ export class CreateEventsInventoryOrders1764000100000 implements MigrationInterf
     await queryRunner.query(`
       CREATE TABLE ticket_type_counters (
         ticket_type_id uuid NOT NULL REFERENCES ticket_types (id) ON DELETE CASCADE,
-        shard smallint NOT NULL CHECK (shard BETWEEN 0 AND 15),
+        shard smallint NOT NULL CHECK (shard BETWEEN 0 AND 63),
         available integer NOT NULL DEFAULT 0,
         locked integer NOT NULL DEFAULT 0,
         sold integer NOT NULL DEFAULT 0,
@@ -126,7 +127,7 @@ export class CreateEventsInventoryOrders1764000100000 implements MigrationInterf
       CREATE FUNCTION count_ticket_changes() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         INSERT INTO ticket_type_counters AS c (ticket_type_id, shard, available, locked, sold)
-        SELECT ticket_type_id, floor(random() * 16)::smallint,
+        SELECT ticket_type_id, (pg_backend_pid() % 64)::smallint,
                sum(available), sum(locked), sum(sold)
         FROM (
           SELECT ticket_type_id,

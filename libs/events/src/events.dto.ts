@@ -16,6 +16,7 @@ import {
   MaxLength,
   Min,
   MinDate,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { PageQuery } from '@app/common';
@@ -28,6 +29,11 @@ export const MAX_TYPE_QUANTITY = 1_000_000;
 const trim = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim() : value;
 const mustBeFuture = { message: 'startsAt must be in the future' };
+/**
+ * For PATCH fields that cannot be empty: skipped when absent, but null is validated (and
+ * refused) like any other value. IsOptional would let null through to the update.
+ */
+const IsOmittable = () => ValidateIf((_object: unknown, value: unknown) => value !== undefined);
 
 export class TicketTypeInput {
   @ApiProperty({ example: 'General Admission', minLength: 1, maxLength: 100 })
@@ -97,7 +103,7 @@ export class CreateEventDto {
 
 export class UpdateEventDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 200 })
-  @IsOptional()
+  @IsOmittable()
   @Transform(trim)
   @IsString()
   @Length(1, 200)
@@ -110,54 +116,54 @@ export class UpdateEventDto {
   description?: string;
 
   @ApiPropertyOptional({ minLength: 1, maxLength: 200 })
-  @IsOptional()
+  @IsOmittable()
   @Transform(trim)
   @IsString()
   @Length(1, 200)
   venue?: string;
 
   @ApiPropertyOptional({ format: 'date-time' })
-  @IsOptional()
+  @IsOmittable()
   @Type(() => Date)
   @IsDate()
   @MinDate(() => new Date(), mustBeFuture)
   startsAt?: Date;
 
   @ApiPropertyOptional({ example: 'eur' })
-  @IsOptional()
+  @IsOmittable()
   @Matches(/^[a-z]{3}$/, { message: 'currency must be a lower-case ISO 4217 code such as usd' })
   currency?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 50 })
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(1)
   @Max(50)
   maxTicketsPerOrder?: number;
 
   @ApiPropertyOptional({ enum: ['on_sale', 'cancelled'], description: 'Cancelling stops sales' })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(['on_sale', 'cancelled'])
   status?: EventStatus;
 }
 
 export class UpdateTicketTypeDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 100 })
-  @IsOptional()
+  @IsOmittable()
   @Transform(trim)
   @IsString()
   @Length(1, 100)
   name?: string;
 
   @ApiPropertyOptional({ minimum: 0 })
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(0)
   @Max(MAX_PRICE)
   price?: number;
 
   @ApiPropertyOptional({ description: 'May grow, or shrink down to sold + locked', minimum: 0 })
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(0)
   @Max(MAX_TYPE_QUANTITY)

@@ -26,6 +26,8 @@ import type {
 
 /** One event holds at most this many tickets (all types together). */
 export const MAX_EVENT_TICKETS = 1_000_000;
+/** And at most this many ticket types (as CreateEventDto says for a new event). */
+export const MAX_TICKET_TYPES = 20;
 
 /** Admin writes and public reads of events, their ticket types and ticket rows. */
 @Injectable()
@@ -129,6 +131,12 @@ export class EventsService {
       const existing = await manager.find(TicketType, { where: { eventId } });
       if (existing.some((type) => type.name === input.name))
         throw new TicketTypeNameTakenError(input.name);
+      if (existing.length >= MAX_TICKET_TYPES) {
+        throw new InvalidTicketTypesError(
+          `An event has at most ${MAX_TICKET_TYPES} ticket types.`,
+          [{ field: 'ticketTypes', message: `at most ${MAX_TICKET_TYPES} ticket types per event` }],
+        );
+      }
       assertEventSize(existing.reduce((sum, type) => sum + type.quantity, input.quantity));
       const position = Math.max(0, ...existing.map((type) => type.position)) + 1;
       const prefixes = new Set(existing.map((type) => type.labelPrefix));

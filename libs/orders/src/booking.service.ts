@@ -85,8 +85,8 @@ export class BookingService {
     const count = 'ticketIds' in request ? request.ticketIds.length : request.quantity;
     if (count > event.maxTicketsPerOrder) throw new TooManyTicketsError(event.maxTicketsPerOrder);
 
-    const requestHash = hashRequest(request);
-    if (request.idempotencyKey) {
+    const requestHash = request.idempotencyKey ? hashRequest(request) : null;
+    if (request.idempotencyKey && requestHash) {
       const previous = await this.previousOrder(
         request.userId,
         request.idempotencyKey,
@@ -105,8 +105,17 @@ export class BookingService {
             requestHash,
           );
     } catch (error) {
-      // Two retries of one request raced: the loser answers with the winner's order.
-      if (request.idempotencyKey && violates(error, 'orders_idempotency_key')) {
+      // Two retries of one request raced: the loser answers with the winner's order. While
+      // that order is pending the loser hits the one-pending-order-per-buyer index (checked
+      // before the idempotency key's), or — booking explicit ids — finds them claimed by the
+      // winner; if the winner has committed by now, its order is the answer.
+      if (
+        request.idempotencyKey &&
+        requestHash &&
+        (error instanceof AlreadyHoldingError ||
+          error instanceof TicketsUnavailableError ||
+          violates(error, 'orders_idempotency_key'))
+      ) {
         const previous = await this.previousOrder(
           request.userId,
           request.idempotencyKey,
@@ -123,7 +132,7 @@ export class BookingService {
     request: BookingRequest,
     ticketTypeId: string,
     quantity: number,
-    requestHash: string,
+    requestHash: string | null,
   ): Promise<OrderView> {
     if (!event.ticketTypeIds.has(ticketTypeId)) throw new TicketTypeNotFoundError();
     const pool = { eventId: event.id, ticketTypeId };
@@ -143,7 +152,7 @@ export class BookingService {
     event: BookableEvent,
     request: BookingRequest,
     ticketIds: string[],
-    requestHash: string,
+    requestHash: string | null,
   ): Promise<OrderView> {
     const found = await this.inventory.findInEvent(event.id, ticketIds);
     if (found.length < ticketIds.length) {
@@ -175,7 +184,7 @@ export class BookingService {
     event: BookableEvent,
     request: BookingRequest,
     ticketIds: string[],
-    requestHash: string,
+    requestHash: string | null,
   ): Promise<OrderView> {
     const orderId = randomUUID();
     const expiresAt = new Date(Date.now() + this.holdSeconds * 1000);
@@ -228,7 +237,7 @@ export class BookingService {
             totalAmount,
             expiresAt,
             request.idempotencyKey ?? null,
-            request.idempotencyKey ? requestHash : null,
+            requestHash,
             event.id,
             taken.map((ticket) => ticket.id),
             taken.map((ticket) => ticket.ticketTypeId),

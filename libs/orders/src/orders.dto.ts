@@ -10,6 +10,7 @@ import {
   IsUUID,
   Max,
   Min,
+  ValidateBy,
   ValidateIf,
 } from 'class-validator';
 import { PageQuery } from '@app/common';
@@ -40,6 +41,16 @@ export class BookingDto {
   @ArrayMaxSize(50)
   @ArrayUnique()
   @IsUUID(undefined, { each: true })
+  @ValidateBy({
+    name: 'notWithTicketType',
+    validator: {
+      validate: (_value, args) => {
+        const body = args?.object as BookingDto;
+        return body.ticketTypeId === undefined && body.quantity === undefined;
+      },
+      defaultMessage: () => 'ticketIds cannot be combined with ticketTypeId or quantity',
+    },
+  })
   ticketIds?: string[];
 }
 

@@ -16,8 +16,11 @@ export interface TicketRow {
   status: TicketStatus;
 }
 
-/** The SQL expression of a ticket's label, e.g. GA-000123, from its type's prefix. */
-export const TICKET_LABEL_SQL = `tt.label_prefix || '-' || lpad(t.serial::text, 6, '0')`;
+/**
+ * The SQL expression of a ticket's label, e.g. GA-000123, from its type's prefix: at least
+ * six digits (lpad alone would cut serial 1,000,000 down to a second "100000").
+ */
+export const TICKET_LABEL_SQL = `tt.label_prefix || '-' || lpad(t.serial::text, greatest(6, length(t.serial::text)), '0')`;
 
 /**
  * The ticket rows themselves: issued and retired in bulk, set-based (a million-ticket type

@@ -117,7 +117,15 @@ export class RedisTicketLockStore extends TicketLockStore {
   }
 
   async release(pool: TicketPool, ticketIds: string[]): Promise<void> {
-    if (ticketIds.length > 0) await this.redis.ticketRelease(free(pool), ready(pool), ...ticketIds);
+    // In chunks: a script cannot unpack more than ~8,000 arguments (an expiry batch or a
+    // grown ticket type gives back far more).
+    for (let i = 0; i < ticketIds.length; i += STAGING_CHUNK) {
+      await this.redis.ticketRelease(
+        free(pool),
+        ready(pool),
+        ...ticketIds.slice(i, i + STAGING_CHUNK),
+      );
+    }
   }
 
   async remove(pool: TicketPool, ticketIds: string[]): Promise<void> {

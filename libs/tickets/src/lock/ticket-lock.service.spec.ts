@@ -1,0 +1,315 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import Redis from 'ioredis';
+import { RedisServer } from '../../../../test/support/redis-server';
+import {
+  InventoryUnavailableError,
+  SoldOutError,
+  TicketsUnavailableError,
+} from '../tickets.errors';
+import type { TicketInventory } from '../ticket-inventory';
+import type { TicketPool } from '../ticket-pool';
+import { InProcessTicketLockStore } from './in-process-ticket-lock.store';
+import { RedisTicketLockStore } from './redis-ticket-lock.store';
+import { TicketLockService } from './ticket-lock.service';
+import type { TicketLockStore } from './ticket-lock.store';
+
+const STARTS_AT = new Date(Date.now() + 7 * 24 * 3600 * 1000);
+
+/**
+ * Stands in for PostgreSQL: the free ids per ticket type, which the service loads a pool
+ * from when the store does not have it.
+ */
+class FakeInventory {
+  readonly free = new Map<string, string[]>();
+  readonly loads: string[] = [];
+
+  availableIds(ticketTypeId: string): Promise<string[]> {
+    this.loads.push(ticketTypeId);
+    return Promise.resolve([...(this.free.get(ticketTypeId) ?? [])]);
+  }
+
+  /** A new pool of `count` free tickets. */
+  pool(count: number): { pool: TicketPool; ids: string[] } {
+    const pool = { eventId: randomUUID(), ticketTypeId: randomUUID() };
+    const ids = Array.from({ length: count }, () => randomUUID());
+    this.free.set(pool.ticketTypeId, ids);
+    return { pool, ids };
+  }
+
+  /** A second ticket type of the same event. */
+  sibling(of: TicketPool, count: number): { pool: TicketPool; ids: string[] } {
+    const pool = { eventId: of.eventId, ticketTypeId: randomUUID() };
+    const ids = Array.from({ length: count }, () => randomUUID());
+    this.free.set(pool.ticketTypeId, ids);
+    return { pool, ids };
+  }
+}
+
+interface StoreUnderTest {
+  store: TicketLockStore;
+  /** Makes the store lose everything, as FLUSHDB or a restart would. */
+  wipe: () => Promise<void>;
+}
+
+const redisServer: { server?: RedisServer; client?: Redis } = {};
+
+const stores: [string, () => StoreUnderTest][] = [
+  [
+    'RedisTicketLockStore',
+    () => ({
+      store: new RedisTicketLockStore(redisServer.client!),
+      wipe: async () => {
+        await redisServer.client!.flushdb();
+      },
+    }),
+  ],
+  [
+    'InProcessTicketLockStore',
+    () => {
+      const store = new InProcessTicketLockStore();
+      return {
+        store,
+        // What a restart of the process does to it.
+        wipe: () => {
+          (store as unknown as { pools: Map<string, unknown> }).pools.clear();
+          return Promise.resolve();
+        },
+      };
+    },
+  ],
+];
+
+beforeAll(async () => {
+  // The service logs every load and every store failure; the tests provoke both on purpose.
+  if (!process.env.TEST_LOG_LEVEL) Logger.overrideLogger(false);
+  redisServer.server = await RedisServer.start();
+  redisServer.client = new Redis(redisServer.server.url, {
+    commandTimeout: 2000,
+    maxRetriesPerRequest: 1,
+  });
+});
+
+afterAll(async () => {
+  redisServer.client?.disconnect();
+  await redisServer.server?.stop();
+});
+
+describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
+  let inventory: FakeInventory;
+  let subject: StoreUnderTest;
+  let lock: TicketLockService;
+
+  beforeEach(() => {
+    inventory = new FakeInventory();
+    subject = makeStore();
+    lock = new TicketLockService(subject.store, inventory as unknown as TicketInventory);
+  });
+
+  async function freeCount(pool: TicketPool): Promise<number | undefined> {
+    return (await lock.inspect(pool))?.size;
+  }
+
+  it('loads a pool from the inventory on first use, then claims distinct free ids', async () => {
+    const { pool, ids } = inventory.pool(10);
+    expect(await lock.inspect(pool)).toBeNull();
+
+    const first = await lock.claim(pool, 3, STARTS_AT);
+    const second = await lock.claim(pool, 4, STARTS_AT);
+
+    expect(inventory.loads).toEqual([pool.ticketTypeId]);
+    expect(first).toHaveLength(3);
+    expect(second).toHaveLength(4);
+    const claimed = [...first, ...second];
+    expect(new Set(claimed).size).toBe(claimed.length);
+    claimed.forEach((id) => expect(ids).toContain(id));
+    expect(await freeCount(pool)).toBe(ids.length - claimed.length);
+  });
+
+  it('loads a pool once however many first claims arrive together', async () => {
+    const { pool, ids } = inventory.pool(50);
+    const claims = await Promise.all(
+      Array.from({ length: 25 }, () => lock.claim(pool, 2, STARTS_AT)),
+    );
+    expect(inventory.loads).toEqual([pool.ticketTypeId]);
+    expect(new Set(claims.flat()).size).toBe(ids.length);
+    expect(await freeCount(pool)).toBe(0);
+  });
+
+  it('answers sold out with what is left, taking nothing', async () => {
+    const { pool, ids } = inventory.pool(5);
+    await lock.claim(pool, 3, STARTS_AT);
+
+    const error = await lock.claim(pool, 3, STARTS_AT).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(SoldOutError);
+    expect((error as SoldOutError).available).toBe(ids.length - 3);
+    expect(await freeCount(pool)).toBe(ids.length - 3);
+    expect(await lock.claim(pool, 2, STARTS_AT)).toHaveLength(2);
+    await expect(lock.claim(pool, 1, STARTS_AT)).rejects.toBeInstanceOf(SoldOutError);
+  });
+
+  it('claims explicit ids all or nothing, across the pools of an event', async () => {
+    const { pool, ids } = inventory.pool(5);
+    const { pool: vip, ids: vipIds } = inventory.sibling(pool, 3);
+    await lock.claimTickets([{ pool, ticketIds: [ids[0], ids[1]] }], STARTS_AT);
+    expect(await freeCount(pool)).toBe(3);
+
+    // ids[1] is taken: neither ids[2] nor the VIP ticket may be taken with it.
+    const error = await lock
+      .claimTickets(
+        [
+          { pool, ticketIds: [ids[1], ids[2]] },
+          { pool: vip, ticketIds: [vipIds[0]] },
+        ],
+        STARTS_AT,
+      )
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(TicketsUnavailableError);
+    expect((error as TicketsUnavailableError).ticketIds).toEqual([ids[1]]);
+    expect(await freeCount(pool)).toBe(3);
+    expect(await freeCount(vip)).toBe(vipIds.length);
+
+    await lock.claimTickets(
+      [
+        { pool, ticketIds: [ids[2], ids[3]] },
+        { pool: vip, ticketIds: [vipIds[0]] },
+      ],
+      STARTS_AT,
+    );
+    expect(await freeCount(pool)).toBe(1);
+    expect(await freeCount(vip)).toBe(vipIds.length - 1);
+    // The one id left is the one never claimed.
+    expect(await lock.claim(pool, 1, STARTS_AT)).toEqual([ids[4]]);
+  });
+
+  it('releases exactly the ids that were claimed, once', async () => {
+    const { pool, ids } = inventory.pool(6);
+    const claimed = await lock.claim(pool, 4, STARTS_AT);
+    await lock.release(pool, claimed.slice(0, 2));
+    expect(await freeCount(pool)).toBe(4);
+    // Releasing the same ids again changes nothing: the free ids are a set.
+    await lock.release(pool, claimed.slice(0, 2));
+    expect(await freeCount(pool)).toBe(4);
+
+    const again = await lock.claim(pool, 4, STARTS_AT);
+    expect(new Set(again)).toEqual(
+      new Set([...ids.filter((id) => !claimed.includes(id)), ...claimed.slice(0, 2)]),
+    );
+  });
+
+  it('gives back thousands of ids in one release (an expiry batch, a grown type)', async () => {
+    const { pool, ids } = inventory.pool(20_000);
+    const claimed = await lock.claim(pool, 10, STARTS_AT);
+    expect(await freeCount(pool)).toBe(ids.length - claimed.length);
+    // As if the type grew by 12,000 tickets: new ids enter the loaded pool in one call.
+    const added = Array.from({ length: 12_000 }, () => randomUUID());
+    await lock.release(pool, [...claimed, ...added]);
+    expect(await freeCount(pool)).toBe(ids.length + added.length);
+  });
+
+  it('removes retired ids so they are never handed out', async () => {
+    const { pool, ids } = inventory.pool(4);
+    await lock.claim(pool, 1, STARTS_AT).then((claimed) => lock.release(pool, claimed));
+    await lock.remove(pool, ids.slice(0, 3));
+    expect(await lock.claim(pool, 1, STARTS_AT)).toEqual([ids[3]]);
+    await expect(lock.claim(pool, 1, STARTS_AT)).rejects.toBeInstanceOf(SoldOutError);
+  });
+
+  it('reloads a pool the store lost, and ignores releases into it until then', async () => {
+    const { pool, ids } = inventory.pool(8);
+    const claimed = await lock.claim(pool, 3, STARTS_AT);
+    // PostgreSQL now holds those 3; the store loses everything.
+    inventory.free.set(
+      pool.ticketTypeId,
+      ids.filter((id) => !claimed.includes(id)),
+    );
+    await subject.wipe();
+    expect(await lock.inspect(pool)).toBeNull();
+    await lock.release(pool, claimed.slice(0, 1));
+    expect(await lock.inspect(pool)).toBeNull();
+
+    const next = await lock.claim(pool, 5, STARTS_AT);
+
+    expect(inventory.loads).toEqual([pool.ticketTypeId, pool.ticketTypeId]);
+    expect(new Set(next)).toEqual(new Set(ids.filter((id) => !claimed.includes(id))));
+    await expect(lock.claim(pool, 1, STARTS_AT)).rejects.toBeInstanceOf(SoldOutError);
+  });
+
+  it('loads the pools of explicit ids on demand', async () => {
+    const { pool, ids } = inventory.pool(3);
+    const { pool: vip, ids: vipIds } = inventory.sibling(pool, 2);
+    await lock.claimTickets(
+      [
+        { pool, ticketIds: [ids[0]] },
+        { pool: vip, ticketIds: vipIds },
+      ],
+      STARTS_AT,
+    );
+    expect([...inventory.loads].sort()).toEqual([pool.ticketTypeId, vip.ticketTypeId].sort());
+    expect(await freeCount(pool)).toBe(2);
+    expect(await freeCount(vip)).toBe(0);
+  });
+
+  it('never hands out one id twice under concurrent claims', async () => {
+    const { pool, ids } = inventory.pool(300);
+    await lock.claim(pool, 1, STARTS_AT).then((claimed) => lock.release(pool, claimed));
+    const outcomes = await Promise.allSettled([
+      ...Array.from({ length: 200 }, (_, i) => lock.claim(pool, 1 + (i % 3), STARTS_AT)),
+      ...Array.from({ length: 100 }, (_, i) =>
+        lock
+          .claimTickets([{ pool, ticketIds: [ids[i % 50], ids[50 + ((i * 7) % 250)]] }], STARTS_AT)
+          .then(() => [ids[i % 50], ids[50 + ((i * 7) % 250)]]),
+      ),
+    ]);
+
+    const handedOut = outcomes.flatMap((o) => (o.status === 'fulfilled' ? o.value : []));
+    const refused = outcomes.flatMap((o): unknown[] => (o.status === 'rejected' ? [o.reason] : []));
+    expect(new Set(handedOut).size).toBe(handedOut.length);
+    handedOut.forEach((id) => expect(ids).toContain(id));
+    refused.forEach((reason) =>
+      expect(reason instanceof SoldOutError || reason instanceof TicketsUnavailableError).toBe(
+        true,
+      ),
+    );
+    expect(handedOut.length + (await freeCount(pool))!).toBe(ids.length);
+    // Demand (about 500 ids) exceeds supply, so everything was handed out.
+    expect(await freeCount(pool)).toBeLessThan(3);
+  });
+});
+
+describe('TicketLockService when Redis is unreachable', () => {
+  it('fails fast with a typed 503 error, never hangs', async () => {
+    const server = await RedisServer.start();
+    await server.stop();
+    const redis = new Redis(server.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      connectTimeout: 500,
+      commandTimeout: 500,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => 200,
+    });
+    const inventory = new FakeInventory();
+    const { pool } = inventory.pool(3);
+    const lock = new TicketLockService(
+      new RedisTicketLockStore(redis),
+      inventory as unknown as TicketInventory,
+    );
+    try {
+      const started = Date.now();
+      await expect(lock.claim(pool, 1, STARTS_AT)).rejects.toBeInstanceOf(
+        InventoryUnavailableError,
+      );
+      await expect(
+        lock.claimTickets([{ pool, ticketIds: inventory.free.get(pool.ticketTypeId)! }], STARTS_AT),
+      ).rejects.toBeInstanceOf(InventoryUnavailableError);
+      expect(Date.now() - started).toBeLessThan(2000);
+      // Releases are best effort: PostgreSQL has the truth and the reconcile job repairs.
+      await expect(lock.release(pool, ['x'])).resolves.toBeUndefined();
+    } finally {
+      redis.disconnect();
+    }
+  });
+});

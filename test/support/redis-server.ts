@@ -1,0 +1,91 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import Redis from 'ioredis';
+import { eventually } from './eventually';
+
+/** A TCP port nothing listens on right now (the OS picks it, then it is closed again). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/**
+ * A private `redis-server` on a free port, with no persistence, for tests that flush, stop
+ * or restart Redis: the shared server the other suites use is never touched.
+ */
+export class RedisServer {
+  private process?: ChildProcess;
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<RedisServer> {
+    const server = new RedisServer(await freePort());
+    await server.start();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}/0`;
+  }
+
+  /** A client for the test itself (not the app's), failing fast while the server is down. */
+  client(): Redis {
+    return new Redis(this.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => 100,
+    });
+  }
+
+  /** Starts (or restarts, empty) the server on its port and waits until it answers. */
+  async start(): Promise<void> {
+    if (this.process) return;
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    this.process = child;
+    // Never outlive the test process, even when it dies without running afterAll.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => {
+      process.removeListener('exit', killOnExit);
+      if (this.process === child) this.process = undefined;
+    });
+    const probe = new Redis(this.port, '127.0.0.1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    try {
+      await eventually(
+        async () => {
+          if (!this.process) throw new Error(`redis-server on port ${this.port} exited`);
+          probe.disconnect();
+          await probe.connect();
+          return (await probe.ping()) === 'PONG';
+        },
+        { timeoutMs: 10_000, what: `redis-server on port ${this.port} to start` },
+      );
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  /** Stops the server (SIGKILL: like a crash, and nothing is persisted anyway). */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
