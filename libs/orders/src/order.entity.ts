@@ -50,6 +50,25 @@ export class Order {
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt!: Date;
 
+  /** The payment provider's checkout session, created when the buyer follows the link. */
+  @Column({ name: 'checkout_session_id', type: 'text', nullable: true })
+  checkoutSessionId!: string | null;
+
+  @Column({ name: 'checkout_session_url', type: 'text', nullable: true })
+  checkoutSessionUrl!: string | null;
+
+  /** When the session stopped being payable (completed or expired at the provider). */
+  @Column({ name: 'checkout_session_closed_at', type: 'timestamptz', nullable: true })
+  checkoutSessionClosedAt!: Date | null;
+
+  /** The provider's payment, known once the session completes; refunds go through it. */
+  @Column({ name: 'payment_intent_id', type: 'text', nullable: true })
+  paymentIntentId!: string | null;
+
+  /** Set while a payment that could not become tickets still has to be refunded. */
+  @Column({ name: 'refund_due_at', type: 'timestamptz', nullable: true })
+  refundDueAt!: Date | null;
+
   @OneToMany(() => OrderItem, (item) => item.order)
   items!: OrderItem[];
 

@@ -1,14 +1,4 @@
-import {
-  Body,
-  Controller,
-  Get,
-  Headers,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Get, Headers, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -72,16 +62,5 @@ export class OrdersController {
   @ApiProblems(400, 401, 404)
   get(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() caller: AuthUser): Promise<OrderView> {
     return this.orders.get(id, caller);
-  }
-
-  @Post('orders/:id/cancel')
-  @HttpCode(200)
-  @ApiOkResponse({ type: OrderView })
-  @ApiProblems(400, 401, 404, 409)
-  cancel(
-    @Param('id', ParseUUIDPipe) id: string,
-    @CurrentUser() caller: AuthUser,
-  ): Promise<OrderView> {
-    return this.orders.cancel(id, caller);
   }
 }

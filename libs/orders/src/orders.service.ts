@@ -4,18 +4,16 @@ import type { Repository } from 'typeorm';
 import type { AuthUser } from '@app/auth';
 import type { Page } from '@app/common';
 import { UsersService } from '@app/users';
-import { HoldRelease } from './hold-release';
 import { Order } from './order.entity';
 import { OrderViews } from './order-views';
 import type { OrderListQuery, OrderView } from './orders.dto';
-import { OrderNotCancellableError, OrderNotFoundError } from './orders.errors';
+import { OrderNotFoundError } from './orders.errors';
 
 @Injectable()
 export class OrdersService {
   constructor(
     @InjectRepository(Order) private readonly orders: Repository<Order>,
     private readonly views: OrderViews,
-    private readonly holds: HoldRelease,
     private readonly users: UsersService,
   ) {}
 
@@ -37,21 +35,6 @@ export class OrdersService {
   async get(orderId: string, caller: AuthUser): Promise<OrderView> {
     const [view] = await this.views.of([await this.findVisible(orderId, caller)]);
     return view;
-  }
-
-  /** Cancels a pending order: its hold ends at once and its tickets are free again. */
-  async cancel(orderId: string, caller: AuthUser): Promise<OrderView> {
-    const order = await this.findVisible(orderId, caller);
-    if (order.status !== 'pending') {
-      throw new OrderNotCancellableError(`A ${order.status} order cannot be cancelled.`);
-    }
-    const [released] = await this.holds.release([orderId], 'cancelled');
-    if (!released) {
-      // Paid, failed or expired between the read and the release.
-      const current = await this.findVisible(orderId, caller);
-      throw new OrderNotCancellableError(`A ${current.status} order cannot be cancelled.`);
-    }
-    return this.get(orderId, caller);
   }
 
   /**

@@ -1,0 +1,5 @@
+export * from './checkout-session-expiry.job';
+export * from './owed-refund.job';
+export * from './payment-gateway';
+export * from './payments.errors';
+export * from './payments.module';

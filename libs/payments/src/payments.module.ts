@@ -1,0 +1,54 @@
+import { Logger, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { AuthModule, JwtSecret } from '@app/auth';
+import type { Environment } from '@app/config';
+import { OrdersModule } from '@app/orders';
+import { TicketsModule } from '@app/tickets';
+import { CancelOrderController } from './cancel-order.controller';
+import { CancelOrderService } from './cancel-order.service';
+import { CheckoutSessionExpiryJob } from './checkout-session-expiry.job';
+import { CheckoutController } from './checkout.controller';
+import { CheckoutService } from './checkout.service';
+import { OrderRefunds } from './order-refunds';
+import { OwedRefundJob } from './owed-refund.job';
+import { PaymentGateway } from './payment-gateway';
+import { PaymentSimulator } from './payment-simulator';
+import { PaymentWebhooks } from './payment-webhooks';
+import { SimulatorController } from './simulator.controller';
+import { SimulatorGateway } from './simulator.gateway';
+import { StripeGateway } from './stripe.gateway';
+import { WebhookController } from './webhook.controller';
+import { WebhookSecret } from './webhook-secret';
+
+@Module({
+  imports: [AuthModule, OrdersModule, TicketsModule],
+  controllers: [CheckoutController, WebhookController, SimulatorController, CancelOrderController],
+  providers: [
+    {
+      provide: PaymentGateway,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<Environment, true>) => {
+        const secretKey = config.get('STRIPE_SECRET_KEY', { infer: true });
+        if (secretKey) return new StripeGateway(secretKey, config);
+        new Logger('Payments').warn(
+          'STRIPE_SECRET_KEY is not set: payments go through the local simulator',
+        );
+        return new SimulatorGateway(config);
+      },
+    },
+    {
+      provide: WebhookSecret,
+      inject: [ConfigService, JwtSecret],
+      useFactory: (config: ConfigService<Environment, true>, serverSecret: JwtSecret) =>
+        WebhookSecret.fromConfig(config, serverSecret),
+    },
+    CancelOrderService,
+    CheckoutService,
+    CheckoutSessionExpiryJob,
+    OrderRefunds,
+    OwedRefundJob,
+    PaymentSimulator,
+    PaymentWebhooks,
+  ],
+})
+export class PaymentsModule {}

@@ -1,0 +1,31 @@
+import { Controller, Headers, HttpCode, Post, Req, type RawBodyRequest } from '@nestjs/common';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { Public } from '@app/auth';
+import { ApiProblems } from '@app/common';
+import { PaymentWebhooks } from './payment-webhooks';
+import { WebhookAck } from './payments.dto';
+
+@ApiTags('payments')
+@Controller('payments')
+export class WebhookController {
+  constructor(private readonly webhooks: PaymentWebhooks) {}
+
+  @Post('webhook')
+  @Public()
+  @HttpCode(200)
+  @ApiHeader({ name: 'Stripe-Signature', required: true })
+  @ApiBody({
+    description: 'A Stripe event, verified over the raw body',
+    schema: { type: 'object' },
+  })
+  @ApiOkResponse({ type: WebhookAck })
+  @ApiProblems(400)
+  async receive(
+    @Req() request: RawBodyRequest<FastifyRequest>,
+    @Headers('stripe-signature') signature?: string,
+  ): Promise<WebhookAck> {
+    await this.webhooks.handle(request.rawBody, signature);
+    return { received: true };
+  }
+}
