@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { HoldRelease, OrderViews } from '@app/orders';
+import { HoldRelease } from '@app/orders';
 import { InventoryReconcileJob, TicketLockService, type TicketPool } from '@app/tickets';
 import {
   type Answer,
@@ -149,15 +149,22 @@ describe('booking with a Redis of its own (flushed, failing, stopped)', () => {
     await book(testApp, warmup, event.id, { ticketTypeId: type.id, quantity: 1 }).expect(201);
     const freeBefore = await freeInLockStore(testApp, pool);
     const countsBefore = await ticketCounts(testApp.dataSource, type.id);
-    // Inside the booking transaction, after the tickets were taken and the order written.
-    const views = testApp.app.get(OrderViews);
-    const crash = jest.spyOn(views, 'view').mockImplementationOnce(() => {
-      throw new Error('injected: the process fails before the commit');
-    });
+    // The hold statement (the booking's transaction) fails: the connection drops or the
+    // database aborts before it commits.
+    const dataSource = testApp.dataSource;
+    const query = dataSource.query.bind(dataSource);
+    let holdsToFail = 1;
+    const crash = jest
+      .spyOn(dataSource, 'query')
+      .mockImplementation((sql: string, parameters?: unknown[]) => {
+        if (!sql.includes('WITH claimed AS') || holdsToFail === 0) return query(sql, parameters);
+        holdsToFail -= 1;
+        return Promise.reject(new Error('injected: the process fails before the commit'));
+      });
 
     try {
       const failed = await book(testApp, buyer, event.id, { ticketTypeId: type.id, quantity: 3 });
-      expect(crash).toHaveBeenCalledTimes(1);
+      expect(holdsToFail).toBe(0);
       expect(failed.status).toBeGreaterThanOrEqual(500);
       expectProblem(failed, failed.status);
       expect(await freeInLockStore(testApp, pool)).toBe(freeBefore);
@@ -169,9 +176,7 @@ describe('booking with a Redis of its own (flushed, failing, stopped)', () => {
         .get(`/api/v1/events/${event.id}/tickets?status=available&pageSize=2`)
         .expect(200);
       const ids = (available.body.items as { id: string }[]).map((ticket) => ticket.id);
-      crash.mockImplementationOnce(() => {
-        throw new Error('injected: the process fails before the commit');
-      });
+      holdsToFail = 1;
       const failedIds = await book(testApp, buyer, event.id, { ticketIds: ids });
       expect(failedIds.status).toBeGreaterThanOrEqual(500);
       expect(await freeInLockStore(testApp, pool)).toBe(freeBefore);

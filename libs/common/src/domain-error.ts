@@ -23,7 +23,12 @@ export abstract class DomainError extends Error {
   readonly fieldErrors?: { field: string; message: string }[];
 
   constructor(message: string) {
+    // An expected outcome (sold out, not found), never logged with a stack: skipping the
+    // capture saves measurable time when an on-sale answers thousands of 409s a second.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = new.target.name;
   }
 }

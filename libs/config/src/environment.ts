@@ -38,6 +38,16 @@ export class Environment {
   @Max(65535)
   PORT = 3000;
 
+  /**
+   * Server processes sharing the port (Node cluster), e.g. one per core. More than one needs
+   * DATABASE_URL and REDIS_URL: the embedded database and in-process locks are per process.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  WEB_CONCURRENCY = 1;
+
   /** Unset: an embedded PostgreSQL keeps its data under DATA_DIR. */
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -166,12 +176,16 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
     VARIABLES.filter((key) => key in raw).map((key) => [key, raw[key]]),
   );
   const env = plainToInstance(Environment, ours);
-  const problems = validateSync(env, { skipMissingProperties: false }).flatMap((error) =>
-    Object.values(error.constraints ?? {}).map(
-      (message) =>
-        `${error.property}: ${message.replace(new RegExp(`^${error.property} `), '')} (got ${JSON.stringify(error.value)})`,
-    ),
-  );
+  // One line per variable, with everything wrong about it.
+  const problems = validateSync(env, { skipMissingProperties: false }).map((error) => {
+    const messages = Object.values(error.constraints ?? {}).map((message) =>
+      message.replace(new RegExp(`^${error.property} `), ''),
+    );
+    return `${error.property}: ${messages.join('; ')} (got ${JSON.stringify(error.value)})`;
+  });
+  if (env.WEB_CONCURRENCY > 1 && !(env.DATABASE_URL && env.REDIS_URL)) {
+    problems.push('WEB_CONCURRENCY: more than 1 process needs DATABASE_URL and REDIS_URL');
+  }
   if (problems.length > 0) throw new InvalidConfigurationError(problems);
   return env;
 }

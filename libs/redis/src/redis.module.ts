@@ -80,6 +80,9 @@ export class RedisModule {
                 commandTimeout: 1000,
                 maxRetriesPerRequest: 1,
                 retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+                // Commands issued in the same tick go out in one write: during an on-sale
+                // hundreds of claims share a syscall instead of paying one each.
+                enableAutoPipelining: true,
               },
             }),
           ]

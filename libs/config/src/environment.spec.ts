@@ -1,0 +1,94 @@
+import { InvalidConfigurationError, validateEnvironment } from './environment';
+
+function problemsOf(raw: Record<string, string>): string[] {
+  try {
+    validateEnvironment(raw);
+  } catch (error) {
+    if (error instanceof InvalidConfigurationError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('validateEnvironment', () => {
+  it('runs with no configuration at all, on the documented defaults', () => {
+    const environment = validateEnvironment({});
+    expect(environment).toEqual(
+      expect.objectContaining({
+        PORT: 3000,
+        DATABASE_URL: undefined,
+        REDIS_URL: undefined,
+        HOLD_SECONDS: 600,
+        REFUND_CUTOFF_HOURS: 24,
+        AUTH_RATE_LIMIT: 30,
+        JWT_EXPIRES_IN: 3600,
+        MIGRATIONS_RUN: true,
+        WEB_CONCURRENCY: 1,
+        LOG_LEVEL: 'info',
+      }),
+    );
+    expect(environment.publicUrl).toBe('http://localhost:3000');
+  });
+
+  it('converts numbers and booleans, and ignores variables it does not know', () => {
+    const environment = validateEnvironment({
+      PORT: '8080',
+      MIGRATIONS_RUN: 'false',
+      AUTH_RATE_LIMIT: '0',
+      PUBLIC_URL: 'https://tickets.example/',
+      PATH: '/usr/bin',
+    });
+    expect(environment).toEqual(
+      expect.objectContaining({ PORT: 8080, MIGRATIONS_RUN: false, AUTH_RATE_LIMIT: 0 }),
+    );
+    expect(environment.publicUrl).toBe('https://tickets.example');
+    expect(environment).not.toHaveProperty('PATH');
+  });
+
+  it('reports every invalid variable, one line each, naming the variable and the value', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://localhost/tickets',
+      HOLD_SECONDS: '0',
+      MIGRATIONS_RUN: 'maybe',
+      LOG_LEVEL: 'loud',
+      STRIPE_SECRET_KEY: 'sk_test_abc',
+    });
+    const variables = problems.map((line) => line.split(':')[0]);
+    expect(variables.sort()).toEqual(
+      [
+        'DATABASE_URL',
+        'HOLD_SECONDS',
+        'LOG_LEVEL',
+        'MIGRATIONS_RUN',
+        'PORT',
+        'STRIPE_WEBHOOK_SECRET',
+      ].sort(),
+    );
+    expect(problems.find((line) => line.startsWith('PORT:'))).toContain('"eighty"');
+    problems.forEach((line) => expect(line).not.toContain('\n'));
+  });
+
+  it('requires a strong JWT_SECRET in production', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      expect.stringMatching(/^JWT_SECRET: .*is required in production/),
+    ]);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toEqual([
+      expect.stringMatching(/^JWT_SECRET: must be at least 32 characters/),
+    ]);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) })).toEqual([]);
+  });
+
+  it('allows several server processes only with shared PostgreSQL and Redis', () => {
+    expect(problemsOf({ WEB_CONCURRENCY: '2' })).toEqual([
+      expect.stringMatching(/^WEB_CONCURRENCY: .*DATABASE_URL and REDIS_URL/),
+    ]);
+    expect(
+      problemsOf({
+        WEB_CONCURRENCY: '2',
+        DATABASE_URL: 'postgres://postgres@127.0.0.1/tickets',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+      }),
+    ).toEqual([]);
+  });
+});
