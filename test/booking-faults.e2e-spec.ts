@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { HoldRelease } from '@app/orders';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { InventoryReconcileJob, TicketLockService, type TicketPool } from '@app/tickets';
 import {
   type Answer,
@@ -150,17 +151,18 @@ describe('booking with a Redis of its own (flushed, failing, stopped)', () => {
     const freeBefore = await freeInLockStore(testApp, pool);
     const countsBefore = await ticketCounts(testApp.dataSource, type.id);
     // The hold statement (the booking's transaction) fails: the connection drops or the
-    // database aborts before it commits.
-    const dataSource = testApp.dataSource;
-    const query = dataSource.query.bind(dataSource);
+    // database aborts before it commits. It runs as a prepared statement on TypeORM's pool.
+    const pgPool = (testApp.dataSource.driver as PostgresDriver).master as {
+      query: (...args: unknown[]) => Promise<unknown>;
+    };
+    const query = pgPool.query.bind(pgPool);
     let holdsToFail = 1;
-    const crash = jest
-      .spyOn(dataSource, 'query')
-      .mockImplementation((sql: string, parameters?: unknown[]) => {
-        if (!sql.includes('WITH claimed AS') || holdsToFail === 0) return query(sql, parameters);
-        holdsToFail -= 1;
-        return Promise.reject(new Error('injected: the process fails before the commit'));
-      });
+    const crash = jest.spyOn(pgPool, 'query').mockImplementation((...args: unknown[]) => {
+      const isHold = (args[0] as { name?: string }).name === 'booking.hold';
+      if (!isHold || holdsToFail === 0) return query(...args);
+      holdsToFail -= 1;
+      return Promise.reject(new Error('injected: the process fails before the commit'));
+    });
 
     try {
       const failed = await book(testApp, buyer, event.id, { ticketTypeId: type.id, quantity: 3 });

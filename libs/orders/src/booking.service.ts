@@ -1,7 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import type { Pool, QueryResultRow } from 'pg';
 import { DataSource, QueryFailedError } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { Environment } from '@app/config';
 import {
   EventCatalog,
@@ -211,7 +213,8 @@ export class BookingService {
     const expiresAt = new Date(Date.now() + this.holdSeconds * 1000);
     let result: HoldResult;
     try {
-      [result] = await this.dataSource.query(
+      [result] = await this.preparedQuery<HoldResult>(
+        'booking.hold',
         `WITH claimed AS (
            SELECT t.id, t.ticket_type_id, t.status, ${TICKET_LABEL_SQL} AS label, tt.price
            FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id
@@ -285,6 +288,16 @@ export class BookingService {
     return this.views.view(order, result.free);
   }
 
+  /**
+   * A named prepared statement on TypeORM's own pool: PostgreSQL parses and plans it once
+   * per connection instead of on every booking (planning was ~0.5 ms of ~2.2 ms).
+   */
+  private async preparedQuery<T>(name: string, text: string, values: unknown[]): Promise<T[]> {
+    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
+    const result = await pool.query<T & QueryResultRow>({ name, text, values });
+    return result.rows;
+  }
+
   /** After a failed hold: every claimed id PostgreSQL still has free goes back, once. */
   private async giveBack(
     claims: { pool: TicketPool; ticketIds: string[] }[],
@@ -338,9 +351,8 @@ function hashRequest(request: BookingRequest): string {
   return createHash('sha256').update(JSON.stringify(what)).digest('base64url');
 }
 
+/** Whether a query failed on this constraint (through TypeORM or straight from pg). */
 function violates(error: unknown, constraint: string): boolean {
-  return (
-    error instanceof QueryFailedError &&
-    (error.driverError as { constraint?: string }).constraint === constraint
-  );
+  const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
+  return (cause as { constraint?: string } | undefined)?.constraint === constraint;
 }
