@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import Stripe from 'stripe';
 import type { DataSource } from 'typeorm';
 import { FAKE_STRIPE_SECRET_KEY } from './fakes/stripe-client';
 import type { StripeFake } from './fakes/stripe-server';
 import { book, createBuyers, type TestEvent } from './support/booking';
+import { freshDatabase } from './support/fresh-database';
 import { startTestApp, type TestApp, type TestUser } from './support/test-app';
 
 export const WEBHOOK_SECRET = 'whsec_payments_e2e_0123456789abcdef';
@@ -20,18 +20,7 @@ export async function startPaymentsApp(
 ): Promise<TestApp> {
   const url = new URL(process.env.DATABASE_URL!);
   url.pathname = `${url.pathname}_${suite}`;
-  const admin = new Client({
-    connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString(),
-  });
-  await admin.connect();
-  const database = url.pathname.slice(1);
-  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${database}"`);
-  await admin.end();
-  const db = new Client({ connectionString: url.toString() });
-  await db.connect();
-  await db.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public');
-  await db.end();
+  await freshDatabase(url);
   return startTestApp({ DATABASE_URL: url.toString(), AUTH_RATE_LIMIT: '0', ...overrides });
 }
 
