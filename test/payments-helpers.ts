@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { FAKE_STRIPE_SECRET_KEY } from './fakes/stripe-client';
 import type { StripeFake } from './fakes/stripe-server';
 import { book, createBuyers, type TestEvent } from './support/booking';
+import { eventually as poll } from './support/eventually';
 import { freshDatabase } from './support/fresh-database';
 import { startTestApp, type TestApp, type TestUser } from './support/test-app';
 
@@ -142,17 +143,11 @@ export async function outboxOf(dataSource: DataSource, orderId: string): Promise
   return rows.map((row) => row.entry);
 }
 
-/** Polls until `check` returns a value other than undefined, for at most `timeoutMs`. */
-export async function eventually<T>(
+/** The shared bounded poll, with the payments suites' argument order and a longer wait. */
+export function eventually<T>(
   what: string,
   check: () => Promise<T | undefined>,
   timeoutMs = 15_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = await check();
-    if (result !== undefined) return result;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return poll(check, { what, timeoutMs, intervalMs: 100 });
 }
