@@ -33,7 +33,7 @@ class RedisStartup implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     if (!this.redis) {
       this.logger.warn(
-        'REDIS_URL is not set: single-instance mode (in-process ticket locks and event bus). ' +
+        'REDIS_URL is not set: single-instance mode (in-process ticket locks and rate limits). ' +
           'Run only one instance of the server this way.',
       );
       return;
