@@ -24,7 +24,7 @@ interface Server {
 
 /**
  * `npm start` with no configuration at all: the built server on an embedded PostgreSQL under
- * DATA_DIR, in-process lock and bus, a generated JWT secret. Spawned with only PATH and HOME
+ * DATA_DIR, in-process ticket locks, a generated JWT secret. Spawned with only PATH and HOME
  * besides the three settings that keep it off the developer's ports and folders.
  */
 describe('embedded mode (no configuration)', () => {
