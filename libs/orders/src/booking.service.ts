@@ -12,6 +12,7 @@ import {
   type BookableEvent,
 } from '@app/events';
 import {
+  groupByPool,
   TICKET_LABEL_SQL,
   TicketInventory,
   TicketLockService,
@@ -172,13 +173,7 @@ export class BookingService {
       const known = new Set(found.map((ticket) => ticket.id));
       throw new UnknownTicketsError(ticketIds.filter((id) => !known.has(id)));
     }
-    const byType = new Map<string, string[]>();
-    for (const ticket of found)
-      byType.set(ticket.ticketTypeId, [...(byType.get(ticket.ticketTypeId) ?? []), ticket.id]);
-    const claims = [...byType].map(([ticketTypeId, ids]) => ({
-      pool: { eventId: event.id, ticketTypeId },
-      ticketIds: ids,
-    }));
+    const claims = groupByPool(found.map((ticket) => ({ ...ticket, eventId: event.id })));
     await this.lock.claimTickets(claims, event.startsAt);
     try {
       return await this.hold(event, request, ticketIds, requestHash);

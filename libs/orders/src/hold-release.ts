@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { TicketLockService } from '@app/tickets';
+import { groupByPool, TicketLockService } from '@app/tickets';
 
 export type HoldOutcome = 'expired' | 'cancelled' | 'failed';
 
@@ -79,21 +79,10 @@ export class HoldRelease {
   }
 
   async returnToLockStore(released: ReleasedOrder[]): Promise<void> {
-    const pools = new Map<string, { eventId: string; ticketTypeId: string; ids: string[] }>();
-    for (const order of released) {
-      for (const ticket of order.tickets) {
-        const key = `${order.eventId}:${ticket.ticketTypeId}`;
-        const pool = pools.get(key) ?? {
-          eventId: order.eventId,
-          ticketTypeId: ticket.ticketTypeId,
-          ids: [],
-        };
-        pool.ids.push(ticket.id);
-        pools.set(key, pool);
-      }
-    }
-    for (const { eventId, ticketTypeId, ids } of pools.values()) {
-      await this.lock.release({ eventId, ticketTypeId }, ids);
-    }
+    const tickets = released.flatMap((order) =>
+      order.tickets.map((ticket) => ({ ...ticket, eventId: order.eventId })),
+    );
+    for (const { pool, ticketIds } of groupByPool(tickets))
+      await this.lock.release(pool, ticketIds);
   }
 }

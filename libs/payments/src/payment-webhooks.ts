@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import Stripe from 'stripe';
 import { DataSource, type EntityManager } from 'typeorm';
 import { HoldRelease, type ReleasedOrder } from '@app/orders';
-import { TicketLockService } from '@app/tickets';
+import { groupByPool, TicketLockService } from '@app/tickets';
 import { OrderRefunds } from './order-refunds';
 import { paymentFactOf, type PaymentFact } from './payment-events';
 import { notifyPayment } from './payment-notifications';
@@ -216,13 +216,10 @@ export class PaymentWebhooks {
   }
 
   private async removeFromLockStore(orders: ReleasedOrder[]): Promise<void> {
-    for (const order of orders) {
-      const byType = new Map<string, string[]>();
-      for (const ticket of order.tickets)
-        byType.set(ticket.ticketTypeId, [...(byType.get(ticket.ticketTypeId) ?? []), ticket.id]);
-      for (const [ticketTypeId, ticketIds] of byType)
-        await this.lock.remove({ eventId: order.eventId, ticketTypeId }, ticketIds);
-    }
+    const tickets = orders.flatMap((order) =>
+      order.tickets.map((ticket) => ({ ...ticket, eventId: order.eventId })),
+    );
+    for (const { pool, ticketIds } of groupByPool(tickets)) await this.lock.remove(pool, ticketIds);
   }
 }
 

@@ -3,3 +3,17 @@ export interface TicketPool {
   eventId: string;
   ticketTypeId: string;
 }
+
+/** Tickets grouped by the pool they belong to, for the lock store's per-pool operations. */
+export function groupByPool(
+  tickets: { id: string; eventId: string; ticketTypeId: string }[],
+): { pool: TicketPool; ticketIds: string[] }[] {
+  const pools = new Map<string, { pool: TicketPool; ticketIds: string[] }>();
+  for (const { id, eventId, ticketTypeId } of tickets) {
+    const key = `${eventId}:${ticketTypeId}`;
+    const entry = pools.get(key) ?? { pool: { eventId, ticketTypeId }, ticketIds: [] };
+    entry.ticketIds.push(id);
+    pools.set(key, entry);
+  }
+  return [...pools.values()];
+}
