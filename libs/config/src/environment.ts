@@ -104,6 +104,26 @@ export class Environment {
   @Max(24 * 365)
   REFUND_CUTOFF_HOURS = 24;
 
+  /** Background jobs give up on a row (an owed refund, a session to expire) after this many failures. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  JOB_MAX_ATTEMPTS = 12;
+
+  /** Wait after a row's first failure, doubled after each further one up to JOB_BACKOFF_MAX_MS. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(24 * 3600_000)
+  JOB_BACKOFF_BASE_MS = 2_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(7 * 24 * 3600_000)
+  JOB_BACKOFF_MAX_MS = 3600_000;
+
   /** Register and login requests per minute per client IP; 0 turns the limit off. */
   @Transform(toInt)
   @IsInt()

@@ -3,6 +3,7 @@ export * from './checkout-links';
 export * from './hold-expiry.job';
 export * from './hold-release';
 export * from './order.entity';
+export * from './order-lifecycle';
 export * from './order-views';
 export * from './orders.dto';
 export * from './orders.errors';

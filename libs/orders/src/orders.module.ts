@@ -8,7 +8,9 @@ import { BookingService } from './booking.service';
 import { CheckoutLinks } from './checkout-links';
 import { HoldExpiryJob } from './hold-expiry.job';
 import { HoldRelease } from './hold-release';
+import { IdempotentBookings } from './idempotent-bookings';
 import { Order, OrderItem } from './order.entity';
+import { OrderLifecycle } from './order-lifecycle';
 import { OrderViews } from './order-views';
 import { OrdersController } from './orders.controller';
 import { OrdersService } from './orders.service';
@@ -22,7 +24,16 @@ import { OrdersService } from './orders.service';
     UsersModule,
   ],
   controllers: [OrdersController],
-  providers: [BookingService, CheckoutLinks, HoldExpiryJob, HoldRelease, OrderViews, OrdersService],
-  exports: [CheckoutLinks, HoldExpiryJob, HoldRelease, OrderViews, OrdersService],
+  providers: [
+    BookingService,
+    CheckoutLinks,
+    HoldExpiryJob,
+    HoldRelease,
+    IdempotentBookings,
+    OrderLifecycle,
+    OrderViews,
+    OrdersService,
+  ],
+  exports: [CheckoutLinks, HoldExpiryJob, HoldRelease, OrderLifecycle, OrderViews, OrdersService],
 })
 export class OrdersModule {}

@@ -11,12 +11,12 @@ import { CheckoutController } from './checkout.controller';
 import { CheckoutService } from './checkout.service';
 import { OrderRefunds } from './order-refunds';
 import { OwedRefundJob } from './owed-refund.job';
-import { PaymentGateway } from './payment-gateway';
+import { PaymentProvider } from './payment-provider';
 import { PaymentSimulator } from './payment-simulator';
 import { PaymentWebhooks } from './payment-webhooks';
 import { SimulatorController } from './simulator.controller';
-import { SimulatorGateway } from './simulator.gateway';
-import { StripeGateway } from './stripe.gateway';
+import { SimulatorProvider } from './simulator-provider';
+import { StripeProvider } from './stripe-provider';
 import { WebhookController } from './webhook.controller';
 import { WebhookSecret } from './webhook-secret';
 
@@ -25,15 +25,15 @@ import { WebhookSecret } from './webhook-secret';
   controllers: [CheckoutController, WebhookController, SimulatorController, CancelOrderController],
   providers: [
     {
-      provide: PaymentGateway,
+      provide: PaymentProvider,
       inject: [ConfigService],
       useFactory: (config: ConfigService<Environment, true>) => {
         const secretKey = config.get('STRIPE_SECRET_KEY', { infer: true });
-        if (secretKey) return new StripeGateway(secretKey, config);
+        if (secretKey) return new StripeProvider(secretKey, config);
         new Logger('Payments').warn(
           'STRIPE_SECRET_KEY is not set: payments go through the local simulator',
         );
-        return new SimulatorGateway(config);
+        return new SimulatorProvider(config);
       },
     },
     {
