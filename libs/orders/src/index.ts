@@ -9,3 +9,4 @@ export * from './orders.dto';
 export * from './orders.errors';
 export * from './orders.module';
 export * from './orders.service';
+export * from './paid-order-refund';

@@ -5,6 +5,7 @@ import { EventsModule } from '@app/events';
 import { TicketsModule } from '@app/tickets';
 import { UsersModule } from '@app/users';
 import { BookingService } from './booking.service';
+import { CancelOrderService } from './cancel-order.service';
 import { CheckoutLinks } from './checkout-links';
 import { HoldExpiryJob } from './hold-expiry.job';
 import { HoldRelease } from './hold-release';
@@ -26,6 +27,7 @@ import { OrdersService } from './orders.service';
   controllers: [OrdersController],
   providers: [
     BookingService,
+    CancelOrderService,
     CheckoutLinks,
     HoldExpiryJob,
     HoldRelease,

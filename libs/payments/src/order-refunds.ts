@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
-import { HoldRelease, OrderLifecycle } from '@app/orders';
+import type { Environment } from '@app/config';
+import { HoldRelease, OrderLifecycle, PaidOrderRefund, type Order } from '@app/orders';
 import { PaymentProvider } from './payment-provider';
+import { RefundWindowClosedError } from './payments.errors';
 
 /**
  * Refunds: a paid order's money goes back through the provider, then the order becomes
@@ -9,13 +12,18 @@ import { PaymentProvider } from './payment-provider';
  * job or Stripe's `charge.refunded` event gets there first.
  */
 @Injectable()
-export class OrderRefunds {
+export class OrderRefunds implements PaidOrderRefund {
+  private readonly cutoffMs: number;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly provider: PaymentProvider,
     private readonly lifecycle: OrderLifecycle,
     private readonly holds: HoldRelease,
-  ) {}
+    config: ConfigService<Environment, true>,
+  ) {
+    this.cutoffMs = config.get('REFUND_CUTOFF_HOURS', { infer: true }) * 3600_000;
+  }
 
   /** Throws PaymentProviderUnavailableError / PaymentProviderFailedError, changing nothing. */
   async refund(orderId: string, paymentIntentId: string): Promise<void> {
@@ -25,5 +33,17 @@ export class OrderRefunds {
       this.lifecycle.markRefunded(manager, orderId),
     );
     await this.holds.returnToLockStore(released);
+  }
+
+  /** The buyer cancels a confirmed order: refunded only while the event is far enough away. */
+  async refundCancelled(order: Order): Promise<void> {
+    const [event]: { startsAt: Date }[] = await this.dataSource.query(
+      `SELECT starts_at AS "startsAt" FROM events WHERE id = $1`,
+      [order.eventId],
+    );
+    if (event.startsAt.getTime() - Date.now() <= this.cutoffMs)
+      throw new RefundWindowClosedError(this.cutoffMs / 3600_000);
+    if (!order.paymentIntentId) throw new Error(`Confirmed order ${order.id} has no payment`);
+    await this.refund(order.id, order.paymentIntentId);
   }
 }
