@@ -1,4 +1,4 @@
-import type { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 
 /**
  * Runs a task every `ms` without overlapping runs; `stop()` waits for a run in progress so
@@ -37,7 +37,8 @@ export class IntervalJob {
  * and stopped (waiting for a pass in progress) with it; passes never overlap.
  */
 export abstract class ScheduledJob implements OnApplicationBootstrap, OnModuleDestroy {
-  protected abstract readonly logger: Logger;
+  /** Named after the job's class. */
+  protected readonly logger = new Logger(this.constructor.name);
   private interval?: IntervalJob;
 
   constructor(

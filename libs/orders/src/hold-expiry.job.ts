@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ScheduledJob } from '@app/common';
 import { HoldRelease } from './hold-release';
@@ -15,8 +15,6 @@ const BATCH = 500;
  */
 @Injectable()
 export class HoldExpiryJob extends ScheduledJob {
-  protected readonly logger = new Logger(HoldExpiryJob.name);
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly lifecycle: OrderLifecycle,

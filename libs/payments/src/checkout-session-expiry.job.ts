@@ -1,7 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
-import { backoffSettings, RowBackoff, ScheduledJob } from '@app/common';
+import { RowByRowJob } from '@app/common';
 import type { Environment } from '@app/config';
 import { OrderLifecycle } from '@app/orders';
 import { PaymentProvider } from './payment-provider';
@@ -20,23 +20,14 @@ const BATCH = 25;
  * instance: a session expired twice is answered "not open" the second time.
  */
 @Injectable()
-export class CheckoutSessionExpiryJob extends ScheduledJob {
-  protected readonly logger = new Logger(CheckoutSessionExpiryJob.name);
-  private readonly backoff: RowBackoff;
-
+export class CheckoutSessionExpiryJob extends RowByRowJob {
   constructor(
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     private readonly provider: PaymentProvider,
     private readonly lifecycle: OrderLifecycle,
     config: ConfigService<Environment, true>,
   ) {
-    super('Checkout session expiry', EVERY_MS);
-    this.backoff = new RowBackoff(
-      dataSource,
-      'checkout_session_expiry',
-      backoffSettings(config),
-      this.logger,
-    );
+    super('Checkout session expiry', EVERY_MS, 'checkout_session_expiry', dataSource, config);
   }
 
   /** Returns how many sessions were closed. */
@@ -59,10 +50,5 @@ export class CheckoutSessionExpiryJob extends ScheduledJob {
       },
       (error) => error instanceof PaymentProviderUnavailableError,
     );
-  }
-
-  /** Sessions the provider kept refusing to expire, left for a human. */
-  needingAttention(): Promise<number> {
-    return this.backoff.needingAttention();
   }
 }

@@ -1,7 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
-import { backoffSettings, RowBackoff, ScheduledJob } from '@app/common';
+import { RowByRowJob } from '@app/common';
 import type { Environment } from '@app/config';
 import { OrderRefunds } from './order-refunds';
 import { PaymentProviderUnavailableError } from './payments.errors';
@@ -18,17 +18,13 @@ const BATCH = 25;
  * key per order.
  */
 @Injectable()
-export class OwedRefundJob extends ScheduledJob {
-  protected readonly logger = new Logger(OwedRefundJob.name);
-  private readonly backoff: RowBackoff;
-
+export class OwedRefundJob extends RowByRowJob {
   constructor(
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     private readonly refunds: OrderRefunds,
     config: ConfigService<Environment, true>,
   ) {
-    super('Owed refunds', EVERY_MS);
-    this.backoff = new RowBackoff(dataSource, 'owed_refund', backoffSettings(config), this.logger);
+    super('Owed refunds', EVERY_MS, 'owed_refund', dataSource, config);
   }
 
   /** Returns how many orders were refunded. */
@@ -46,10 +42,5 @@ export class OwedRefundJob extends ScheduledJob {
     );
     if (refunded > 0) this.logger.log(`Refunded ${refunded} late payment(s)`);
     return refunded;
-  }
-
-  /** Owed refunds the provider kept refusing, left for a human. */
-  needingAttention(): Promise<number> {
-    return this.backoff.needingAttention();
   }
 }

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ScheduledJob } from '@app/common';
 import { TicketLockService } from './lock/ticket-lock.service';
@@ -16,8 +16,6 @@ const QUIET_MS = 10_000;
  */
 @Injectable()
 export class InventoryReconcileJob extends ScheduledJob {
-  protected readonly logger = new Logger(InventoryReconcileJob.name);
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly inventory: TicketInventory,
