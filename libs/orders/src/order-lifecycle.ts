@@ -15,20 +15,20 @@ import { TICKET_LABEL_SQL } from '@app/tickets';
 import type { Order } from './order.entity';
 
 /**
- * An order's life. Every statement that changes `orders.status` or a ticket's status is
+ * An order's life (README "Order states"). Every statement that changes `orders.status` or a ticket's status is
  * here, each a conditional update on the current state (so racing callers and events that
  * arrive out of order converge), each writing its outbox rows in the same transaction.
  *
- * | from                          | to                 | by                                                      | method                       |
- * | ----------------------------- | ------------------ | ------------------------------------------------------- | ---------------------------- |
- * | (new)                         | pending            | booking                                                 | hold                         |
- * | pending                       | expired            | hold expiry job, `checkout.session.expired`             | releasePending('expired')    |
- * | pending                       | cancelled          | the buyer or an admin cancels                           | releasePending('cancelled')  |
- * | pending                       | failed             | `async_payment_failed`, `payment_intent.payment_failed` | releasePending('failed')     |
- * | pending                       | confirmed          | paid (`completed` paid, `async_payment_succeeded`)      | confirm                      |
- * | expired / cancelled / failed  | confirmed          | paid late, every ticket still available                 | confirmLate                  |
- * | expired / cancelled / failed  | (same), refund due | paid late, some ticket sold on                          | confirmLate → markRefundDue  |
- * | confirmed, or refund due      | refunded           | cancel before the cutoff, OwedRefundJob, `charge.refunded` | markRefunded              |
+ * | from                               | to                 | by                                                           | `OrderLifecycle`                |
+ * | ---------------------------------- | ------------------ | ------------------------------------------------------------ | ------------------------------- |
+ * | (new)                              | `pending`          | booking                                                      | `hold`                          |
+ * | `pending`                          | `expired`          | the hold expiry job, `checkout.session.expired`              | `releasePending('expired')`     |
+ * | `pending`                          | `cancelled`        | the buyer or an admin cancels                                | `releasePending('cancelled')`   |
+ * | `pending`                          | `failed`           | `async_payment_failed`, `payment_intent.payment_failed`      | `releasePending('failed')`      |
+ * | `pending`                          | `confirmed`        | paid                                                         | `confirm`                       |
+ * | `expired` / `cancelled` / `failed` | `confirmed`        | paid late, every ticket still available                      | `confirmLate`                   |
+ * | `expired` / `cancelled` / `failed` | (same), refund due | paid late, some ticket sold on                               | `confirmLate` → `markRefundDue` |
+ * | `confirmed`, or refund due         | `refunded`         | cancel before the cutoff, `OwedRefundJob`, `charge.refunded` | `markRefunded`                  |
  *
  * Tickets follow: held → `locked`; confirmed → `sold`; released or refunded → `available`.
  * Other columns written here: the payment intent, the checkout session, the idempotency key.
