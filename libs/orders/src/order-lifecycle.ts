@@ -15,9 +15,10 @@ import { TICKET_LABEL_SQL } from '@app/tickets';
 import type { Order } from './order.entity';
 
 /**
- * An order's life (README "Order states"). Every statement that changes `orders.status` or a ticket's status is
- * here, each a conditional update on the current state (so racing callers and events that
- * arrive out of order converge), each writing its outbox rows in the same transaction.
+ * An order's life (README "Order states"). Every statement that changes `orders.status` or
+ * a ticket's status is here, each a conditional update on the current state (so racing
+ * callers and events that arrive out of order converge), each writing its outbox rows in
+ * the same statement or transaction.
  *
  * | from                               | to                 | by                                                           | `OrderLifecycle`                |
  * | ---------------------------------- | ------------------ | ------------------------------------------------------------ | ------------------------------- |
