@@ -102,6 +102,57 @@ function availabilityChange(payload: PayloadSql<AvailabilityChange>, from: strin
   return Outbox.rowsSql<AvailabilityMessage>('ticket_availability', payload, from);
 }
 
+/** OrderLifecycle.hold's statement, built once. */
+const HOLD_SQL = `WITH claimed AS (
+     SELECT t.id, t.ticket_type_id, t.status, ${TICKET_LABEL_SQL} AS label, tt.price
+     FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id
+     WHERE t.id = ANY($3::uuid[]) AND tt.event_id = $4
+     FOR UPDATE OF t
+   ), free AS (
+     -- Filtered after locking, so rows are found by primary key only: a status
+     -- condition in the locking scan lets PostgreSQL AND in the partial index of free
+     -- tickets, which reads every free ticket of the event on each booking.
+     SELECT id, ticket_type_id, label, price FROM claimed WHERE status = 'available'
+   ), bookable AS (
+     SELECT e.id, e.currency FROM events e
+     WHERE e.id = $4 AND e.status = 'on_sale' AND e.starts_at > now()
+   ), go AS (
+     SELECT bookable.* FROM bookable
+     WHERE (SELECT count(*) FROM free) = cardinality($3::uuid[])
+   ), taken AS (
+     UPDATE tickets t SET status = 'locked', order_id = $1, held_until = $2
+     FROM free, go WHERE t.id = free.id
+     RETURNING t.id
+   ), new_order AS (
+     INSERT INTO orders (id, user_id, event_id, status, quantity, total_amount, currency,
+                         expires_at, idempotency_key, request_hash)
+     SELECT $1, $5, go.id, 'pending', cardinality($3::uuid[]),
+            (SELECT sum(price) FROM free), go.currency, $2, $6, $7
+     FROM go
+     RETURNING id, user_id AS "userId", event_id AS "eventId", status, quantity,
+               total_amount::float8 AS "totalAmount", currency, expires_at AS "expiresAt",
+               created_at AS "createdAt", updated_at AS "updatedAt"
+   ), items AS (
+     INSERT INTO order_items (order_id, ticket_id, ticket_type_id, label, price)
+     SELECT $1, free.id, free.ticket_type_id, free.label, free.price FROM free, go
+   ), announced AS (
+     ${Outbox.insertSql(
+       availabilityChange(
+         {
+           type: 'locked',
+           eventId: sql('go.id'),
+           orderId: sql('$1::uuid'),
+           quantity: sql('cardinality($3::uuid[])'),
+         },
+         'go',
+       ),
+     )}
+   )
+   SELECT (SELECT row_to_json(new_order) FROM new_order) AS "order",
+          (SELECT coalesce(json_agg(json_build_object(
+             'id', id, 'ticketTypeId', ticket_type_id, 'label', label) ORDER BY label), '[]') FROM free) AS free,
+          EXISTS (SELECT 1 FROM bookable) AS "eventBookable"`;
+
 @Injectable()
 export class OrderLifecycle {
   constructor(private readonly dataSource: DataSource) {}
@@ -117,67 +168,15 @@ export class OrderLifecycle {
    * inserted. Otherwise nothing changes and `free` says which ids are still free.
    */
   async hold(request: HoldRequest): Promise<HoldResult> {
-    const [result] = await this.preparedQuery<HoldResult>(
-      'booking.hold',
-      `WITH claimed AS (
-         SELECT t.id, t.ticket_type_id, t.status, ${TICKET_LABEL_SQL} AS label, tt.price
-         FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id
-         WHERE t.id = ANY($3::uuid[]) AND tt.event_id = $4
-         FOR UPDATE OF t
-       ), free AS (
-         -- Filtered after locking, so rows are found by primary key only: a status
-         -- condition in the locking scan lets PostgreSQL AND in the partial index of free
-         -- tickets, which reads every free ticket of the event on each booking.
-         SELECT id, ticket_type_id, label, price FROM claimed WHERE status = 'available'
-       ), bookable AS (
-         SELECT e.id, e.currency FROM events e
-         WHERE e.id = $4 AND e.status = 'on_sale' AND e.starts_at > now()
-       ), go AS (
-         SELECT bookable.* FROM bookable
-         WHERE (SELECT count(*) FROM free) = cardinality($3::uuid[])
-       ), taken AS (
-         UPDATE tickets t SET status = 'locked', order_id = $1, held_until = $2
-         FROM free, go WHERE t.id = free.id
-         RETURNING t.id
-       ), new_order AS (
-         INSERT INTO orders (id, user_id, event_id, status, quantity, total_amount, currency,
-                             expires_at, idempotency_key, request_hash)
-         SELECT $1, $5, go.id, 'pending', cardinality($3::uuid[]),
-                (SELECT sum(price) FROM free), go.currency, $2, $6, $7
-         FROM go
-         RETURNING id, user_id AS "userId", event_id AS "eventId", status, quantity,
-                   total_amount::float8 AS "totalAmount", currency, expires_at AS "expiresAt",
-                   created_at AS "createdAt", updated_at AS "updatedAt"
-       ), items AS (
-         INSERT INTO order_items (order_id, ticket_id, ticket_type_id, label, price)
-         SELECT $1, free.id, free.ticket_type_id, free.label, free.price FROM free, go
-       ), announced AS (
-         ${Outbox.insertSql(
-           availabilityChange(
-             {
-               type: 'locked',
-               eventId: sql('go.id'),
-               orderId: sql('$1::uuid'),
-               quantity: sql('cardinality($3::uuid[])'),
-             },
-             'go',
-           ),
-         )}
-       )
-       SELECT (SELECT row_to_json(new_order) FROM new_order) AS "order",
-              (SELECT coalesce(json_agg(json_build_object(
-                 'id', id, 'ticketTypeId', ticket_type_id, 'label', label) ORDER BY label), '[]') FROM free) AS free,
-              EXISTS (SELECT 1 FROM bookable) AS "eventBookable"`,
-      [
-        request.orderId,
-        request.expiresAt,
-        request.ticketIds,
-        request.eventId,
-        request.userId,
-        request.idempotencyKey,
-        request.requestHash,
-      ],
-    );
+    const [result] = await this.preparedQuery<HoldResult>('booking.hold', HOLD_SQL, [
+      request.orderId,
+      request.expiresAt,
+      request.ticketIds,
+      request.eventId,
+      request.userId,
+      request.idempotencyKey,
+      request.requestHash,
+    ]);
     return result;
   }
 
