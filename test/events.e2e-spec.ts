@@ -719,10 +719,10 @@ describe('events', () => {
     it('writes an inventory outbox row for each change of counts or status, none for others', async () => {
       const inventoryRows = async (eventId: string) =>
         (
-          (await testApp.dataSource.query(
+          await testApp.dataSource.query<{ payload: object }[]>(
             `SELECT payload FROM outbox WHERE topic = 'ticket_availability' AND payload->>'eventId' = $1 ORDER BY id`,
             [eventId],
-          )) as { payload: object }[]
+          )
         ).map((row) => row.payload);
       const event = await createEvent(testApp, admin);
       const [ga] = event.ticketTypes;

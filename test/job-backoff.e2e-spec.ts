@@ -83,7 +83,8 @@ describe('interval jobs: a row that fails for good never blocks the others', () 
     const tries = fake.requests.filter(
       (request) =>
         request.path === '/v1/refunds' &&
-        String(request.body.payment_intent).startsWith('pi_unknown_'),
+        typeof request.body.payment_intent === 'string' &&
+        request.body.payment_intent.startsWith('pi_unknown_'),
     );
     expect(tries).toHaveLength(BAD_REFUNDS * MAX_ATTEMPTS);
     const states = await testApp.dataSource.query(
