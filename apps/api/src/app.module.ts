@@ -4,6 +4,7 @@ import { AuthModule } from '@app/auth';
 import { AppConfigModule, type Environment } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { EventsModule } from '@app/events';
+import { NotificationsModule } from '@app/notifications';
 import { OrdersModule } from '@app/orders';
 import { PaymentsModule } from '@app/payments';
 import { RedisModule } from '@app/redis';
@@ -23,6 +24,7 @@ export class AppModule {
         EventsModule,
         OrdersModule,
         PaymentsModule,
+        NotificationsModule,
       ],
       controllers: [HealthController],
     };

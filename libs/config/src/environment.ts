@@ -170,11 +170,26 @@ export class Environment {
   @Max(120000)
   STRIPE_TIMEOUT_MS = 10000;
 
-  /** Outgoing email. Validated, but nothing sends email yet. */
+  /**
+   * The buyer's emails go out through this server (smtp://user:pass@host:587, smtps:// for
+   * TLS from the start). Unset: they are logged, and in embedded mode written as .eml files
+   * under DATA_DIR/mail.
+   */
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })
   SMTP_URL?: string = undefined;
+
+  /** The sender of the buyer's emails, as `Name <address>` or a bare address. */
+  @Matches(/^([^<>\r\n]+ <[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/, {
+    message: 'must be an address or "Name <address>"',
+  })
+  MAIL_FROM = 'Tickets <tickets@localhost>';
+
+  /** The shop's name as buyers see it in emails. */
+  @IsString()
+  @MinLength(1)
+  SHOP_NAME = 'Tickets';
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';

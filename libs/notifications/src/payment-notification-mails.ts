@@ -1,0 +1,36 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { PaymentNotification, PublishedMessage } from '@app/outbox';
+import { MailDeliveryJob } from './mail-delivery.job';
+import { MAIL_KIND_OF } from './order-mail-kind';
+import { SentNotifications } from './sent-notifications';
+
+type PaymentNotificationMessage = PublishedMessage<{
+  topic: 'payment_notifications';
+  payload: PaymentNotification;
+}>;
+
+/**
+ * The consumer group `email` on `payment_notifications`: each message claims its mail (once
+ * per order and kind, whatever is redelivered) and is acknowledged as soon as the claim
+ * commits; the mail goes out right after, outside the handler, so a slow or failing mail
+ * server never holds up the stream. What is not sent then, MailDeliveryJob retries.
+ */
+@Injectable()
+export class PaymentNotificationMails {
+  private readonly logger = new Logger(PaymentNotificationMails.name);
+
+  constructor(
+    private readonly claims: SentNotifications,
+    private readonly delivery: MailDeliveryJob,
+  ) {}
+
+  async handle(message: PaymentNotificationMessage): Promise<void> {
+    const claim = await this.claims.claim(message.orderId, MAIL_KIND_OF[message.type], message.outboxId);
+    if (!claim) return;
+    void this.delivery
+      .sendNow(claim)
+      .catch((error: unknown) =>
+        this.logger.warn(`Mail ${claim.kind} for order ${claim.orderId} left for retry: ${String(error)}`),
+      );
+  }
+}

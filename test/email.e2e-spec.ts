@@ -1,0 +1,238 @@
+import { MailDeliveryJob, PaymentNotificationMails } from '@app/notifications';
+import { HoldExpiryJob } from '@app/orders';
+import type { PaymentNotification } from '@app/outbox';
+import { createEvent, type TestEvent } from './support/booking';
+import { eventually } from './support/eventually';
+import { follow, holdTickets, startPaymentsApp, type HeldOrder } from './support/payments-helpers';
+import { TestSmtpServer, type ReceivedMail } from './support/smtp-server';
+import { createUser, type TestApp, type TestUser } from './support/test-app';
+
+interface SentRow {
+  kind: string;
+  status: string;
+  recipient: string | null;
+  subject: string | null;
+}
+
+/**
+ * The buyer's emails through a real SMTP server the suite starts: what each mail says and
+ * carries, once per order state whatever is redelivered, retried while the server is down,
+ * and one failing mailbox never holds up the others.
+ */
+describe('email notifications', () => {
+  const smtp = new TestSmtpServer();
+  let testApp: TestApp;
+  let admin: TestUser;
+  let event: TestEvent;
+
+  beforeAll(async () => {
+    await smtp.start();
+    testApp = await startPaymentsApp('email', {
+      SMTP_URL: smtp.url,
+      MAIL_FROM: 'Night Shop <tickets@shop.test>',
+      SHOP_NAME: 'Night Shop',
+      JOB_BACKOFF_BASE_MS: '100',
+      JOB_BACKOFF_MAX_MS: '400',
+      JOB_MAX_ATTEMPTS: '4',
+    });
+    admin = await createUser(testApp, { admin: true });
+    event = await createEvent(testApp, admin, {
+      name: `Rock & <Roll> "Night"`,
+      venue: 'Hall; Main, Floor',
+      startsAt: '2030-06-01T19:30:00.000Z',
+      currency: 'eur',
+      ticketTypes: [{ name: 'Stalls <front>', price: 4250, quantity: 50 }],
+    });
+  });
+  afterAll(async () => {
+    await testApp?.close();
+    await smtp.stop();
+  });
+
+  /** The outbox rows of payment_notifications, as the bus hands them to the consumer. */
+  async function deliverNotifications(): Promise<void> {
+    const rows: { id: string; payload: PaymentNotification; at: Date }[] =
+      await testApp.dataSource.query(
+        `WITH published AS (
+           UPDATE outbox SET published_at = now()
+           WHERE topic = 'payment_notifications' AND published_at IS NULL
+           RETURNING id::text, payload, created_at AS at)
+         SELECT * FROM published ORDER BY id::bigint`,
+      );
+    for (const row of rows) await redeliver(row);
+  }
+
+  function redeliver(row: { id: string; payload: PaymentNotification; at: Date }) {
+    return testApp.app
+      .get(PaymentNotificationMails)
+      .handle({ ...row.payload, outboxId: row.id, at: row.at.toISOString() });
+  }
+
+  async function pay(held: HeldOrder): Promise<void> {
+    const checkout = await follow(testApp, held.checkoutUrl).expect(303);
+    const path = new URL(checkout.headers.location).pathname;
+    await testApp.http().post(`${path}/pay`).set('Content-Type', 'text/plain').send('').expect(303);
+  }
+
+  async function sentRows(orderId: string): Promise<SentRow[]> {
+    return testApp.dataSource.query(
+      `SELECT kind, status, recipient, subject FROM sent_notifications WHERE order_id = $1 ORDER BY kind`,
+      [orderId],
+    );
+  }
+
+  async function mailsTo(address: string, count = 1): Promise<ReceivedMail[]> {
+    return eventually(
+      async () => {
+        await deliverNotifications();
+        const mails = smtp.to(address);
+        return mails.length >= count && mails;
+      },
+      { what: `${count} mail(s) to ${address}`, timeoutMs: 15_000 },
+    );
+  }
+
+  it('a paid order gets one confirmation: both bodies, escaped, with the calendar entry', async () => {
+    const held = await holdTickets(testApp, event, 2);
+    await pay(held);
+    const [mail] = await mailsTo(held.buyer.email);
+
+    expect(mail.subject).toBe('Your tickets for Rock & <Roll> "Night"');
+    expect(mail.headers.from).toBe('Night Shop <tickets@shop.test>');
+    expect(mail.text).toContain('Rock & <Roll> "Night"');
+    expect(mail.text).toContain('Total paid: €85.00');
+    expect(mail.html).toContain('Rock &amp; &lt;Roll&gt; &quot;Night&quot;');
+    expect(mail.html).toContain('Stalls &lt;front&gt;');
+    expect(mail.html).not.toContain('<Roll>');
+    expect(mail.html).toContain('€85.00');
+    expect(mail.html).toContain('Night Shop');
+
+    const ics = mail.leaves.find((part) => part.contentType === 'text/calendar');
+    expect(ics).toBeDefined();
+    const calendar = ics!.body.toString('utf8');
+    expect(calendar).toMatch(/^BEGIN:VCALENDAR\r\n/);
+    expect(calendar).toContain('\r\nDTSTART:20300601T193000Z\r\n');
+    expect(calendar).toContain(`\r\nUID:order-${held.orderId}@localhost\r\n`);
+    expect(calendar).toContain('\r\nLOCATION:Hall\\; Main\\, Floor\r\n');
+    expect(calendar.split('\r\n').every((line) => Buffer.byteLength(line) <= 75)).toBe(true);
+
+    expect(await sentRows(held.orderId)).toEqual([
+      {
+        kind: 'confirmed',
+        status: 'sent',
+        recipient: held.buyer.email,
+        subject: 'Your tickets for Rock & <Roll> "Night"',
+      },
+    ]);
+  });
+
+  it('the same message delivered again sends nothing more', async () => {
+    const held = await holdTickets(testApp, event, 1);
+    await pay(held);
+    await mailsTo(held.buyer.email);
+    const [message]: { id: string; payload: PaymentNotification; at: Date }[] =
+      await testApp.dataSource.query(
+        `SELECT id::text, payload, created_at AS at FROM outbox
+         WHERE topic = 'payment_notifications' AND payload->>'orderId' = $1`,
+        [held.orderId],
+      );
+
+    await Promise.all(Array.from({ length: 5 }, () => redeliver(message)));
+    await testApp.app.get(MailDeliveryJob).run();
+
+    expect(smtp.to(held.buyer.email)).toHaveLength(1);
+    expect(await sentRows(held.orderId)).toHaveLength(1);
+  });
+
+  it('a mail server that is down for a while: the mail arrives once after it is back', async () => {
+    smtp.available = false;
+    const refusedBefore = smtp.refusedConnections;
+    const held = await holdTickets(testApp, event, 1);
+    await pay(held);
+    // Tried on claim, then again by the job after a backoff.
+    await eventually(
+      async () => {
+        await deliverNotifications();
+        return smtp.refusedConnections >= refusedBefore + 2;
+      },
+      { what: 'two refused attempts', timeoutMs: 15_000 },
+    );
+    expect(smtp.to(held.buyer.email)).toHaveLength(0);
+    expect(await sentRows(held.orderId)).toEqual([
+      expect.objectContaining({ kind: 'confirmed', status: 'pending' }),
+    ]);
+
+    smtp.available = true;
+    await mailsTo(held.buyer.email);
+    await testApp.app.get(MailDeliveryJob).run();
+    expect(smtp.to(held.buyer.email)).toHaveLength(1);
+    expect(await sentRows(held.orderId)).toEqual([
+      expect.objectContaining({ kind: 'confirmed', status: 'sent' }),
+    ]);
+  });
+
+  it("a mailbox that refuses its mail holds up no one else's; it is retried, then left for a human", async () => {
+    const refused = await holdTickets(testApp, event, 1);
+    smtp.rejectedRecipients.add(refused.buyer.email);
+    await pay(refused);
+    const others = await Promise.all([1, 2, 3].map(() => holdTickets(testApp, event, 1)));
+    for (const held of others) await pay(held);
+
+    for (const held of others) await mailsTo(held.buyer.email);
+    const [claim]: { id: string }[] = await testApp.dataSource.query(
+      `SELECT id FROM sent_notifications WHERE order_id = $1`,
+      [refused.orderId],
+    );
+    const attempts = await eventually(
+      async () => {
+        const [row]: { attempts: number; attention: boolean }[] = await testApp.dataSource.query(
+          `SELECT attempts, attention_at IS NOT NULL AS attention FROM job_row_attempts
+           WHERE job = 'mail_delivery' AND row_id = $1`,
+          [claim.id],
+        );
+        return row?.attention && row;
+      },
+      { what: 'the refused mail left for a human', timeoutMs: 15_000 },
+    );
+    expect(attempts.attempts).toBe(4);
+    expect(smtp.refusedRecipients).toBeGreaterThanOrEqual(4);
+    expect(smtp.to(refused.buyer.email)).toHaveLength(0);
+    await expect(testApp.app.get(MailDeliveryJob).needingAttention()).resolves.toBe(1);
+
+    // A human fixes the mailbox and clears the mark: the mail goes, once.
+    smtp.rejectedRecipients.delete(refused.buyer.email);
+    await testApp.dataSource.query(`DELETE FROM job_row_attempts WHERE row_id = $1`, [claim.id]);
+    await mailsTo(refused.buyer.email);
+    expect(await sentRows(refused.orderId)).toEqual([
+      expect.objectContaining({ kind: 'confirmed', status: 'sent' }),
+    ]);
+  });
+
+  it('a declined payment is mailed', async () => {
+    const held = await holdTickets(testApp, event, 1);
+    const checkout = await follow(testApp, held.checkoutUrl).expect(303);
+    const path = new URL(checkout.headers.location).pathname;
+    await testApp.http().post(`${path}/decline`).set('Content-Type', 'text/plain').send('');
+    const [mail] = await mailsTo(held.buyer.email);
+    expect(mail.subject).toBe('Your payment for Rock & <Roll> "Night" did not go through');
+    expect(mail.text).toContain('no money was taken');
+  });
+
+  it('an expired hold is mailed only when the buyer had opened the checkout link', async () => {
+    const opened = await holdTickets(testApp, event, 1);
+    await follow(testApp, opened.checkoutUrl).expect(303);
+    const untouched = await holdTickets(testApp, event, 1);
+    await testApp.dataSource.query(
+      `UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`,
+      [[opened.orderId, untouched.orderId]],
+    );
+    await testApp.app.get(HoldExpiryJob).run();
+
+    const [mail] = await mailsTo(opened.buyer.email);
+    expect(mail.subject).toBe('Your tickets for Rock & <Roll> "Night" were released');
+    await deliverNotifications();
+    await testApp.app.get(MailDeliveryJob).run();
+    expect(smtp.to(untouched.buyer.email)).toHaveLength(0);
+    expect(await sentRows(untouched.orderId)).toEqual([]);
+  });
+});
