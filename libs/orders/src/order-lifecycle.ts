@@ -212,6 +212,11 @@ export class OrderLifecycle {
              'ended',
            ),
            paymentNotification('failed', `ended o WHERE $2 = 'failed'`),
+           // Only a buyer who had opened the checkout link is waiting to hear about it.
+           paymentNotification(
+             'expired',
+             `ended o WHERE $2 = 'expired' AND o.checkout_session_id IS NOT NULL`,
+           ),
          )}
        )
        SELECT ended.id AS "orderId", ended.event_id AS "eventId",

@@ -33,7 +33,8 @@ export interface AvailabilityChange {
 
 export interface PaymentNotification {
   /**
-   * succeeded / failed / expired / refunded: the order reached that state.
+   * succeeded / failed / expired / refunded: the order reached that state (`expired` only
+   * for a hold whose checkout link the buyer had opened: no one else is waiting to hear).
    * event_cancelled: the order's event was cancelled (its hold ended or its refund is due).
    * waitlist_offer: the order is a waitlist offer's hold, waiting for payment until its
    * expiry. Links are never carried: a consumer that needs one signs it from the order id.
