@@ -171,6 +171,44 @@ export class InvalidConfigurationError extends Error {
 
 const VARIABLES = Object.keys(new Environment());
 
+/** Never echoed when invalid: the line says what is wrong with the value instead. */
+const SECRETS = new Set(['JWT_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']);
+/** Echoed with the password (in the user info or a query parameter) masked. */
+const URLS = new Set(['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PUBLIC_URL', 'STRIPE_API_URL']);
+
+function describeSecret(value: unknown): string {
+  if (typeof value !== 'string') return 'value not shown';
+  const whitespace = /\s/.test(value) ? ', with whitespace or a line break in it' : '';
+  return `value not shown: ${value.length} characters${whitespace}`;
+}
+
+/** `scheme://user:***@host/path?password=***`; nothing when credentials are not where expected. */
+function maskUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string') return JSON.stringify(value);
+  const start = value.indexOf('://') + 3;
+  const at = value.lastIndexOf('@');
+  let masked = value;
+  if (at >= 0) {
+    if (start < 3 || at < start) return undefined;
+    const user = value.slice(start, at).split(':')[0];
+    const hasPassword = value.slice(start, at).includes(':');
+    masked = `${value.slice(0, start)}${user}${hasPassword ? ':***' : ''}${value.slice(at)}`;
+  }
+  return JSON.stringify(
+    masked.replace(/([?&][^=&#]*(?:pass|secret|token|key|auth)[^=&#]*=)[^&#]*/gi, '$1***'),
+  );
+}
+
+/** What an invalid value looks like in the start-up error, without giving a secret away. */
+function shown(variable: string, value: unknown): string {
+  if (SECRETS.has(variable)) return describeSecret(value);
+  if (URLS.has(variable)) {
+    const masked = maskUrl(value);
+    return masked === undefined ? 'value not shown: it has credentials' : `got ${masked}`;
+  }
+  return `got ${JSON.stringify(value)}`;
+}
+
 export function validateEnvironment(raw: Record<string, unknown>): Environment {
   const ours = Object.fromEntries(
     VARIABLES.filter((key) => key in raw).map((key) => [key, raw[key]]),
@@ -181,7 +219,7 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
     const messages = Object.values(error.constraints ?? {}).map((message) =>
       message.replace(new RegExp(`^${error.property} `), ''),
     );
-    return `${error.property}: ${messages.join('; ')} (got ${JSON.stringify(error.value)})`;
+    return `${error.property}: ${messages.join('; ')} (${shown(error.property, error.value)})`;
   });
   if (env.WEB_CONCURRENCY > 1 && !(env.DATABASE_URL && env.REDIS_URL)) {
     problems.push('WEB_CONCURRENCY: more than 1 process needs DATABASE_URL and REDIS_URL');
