@@ -148,6 +148,23 @@ describe('validateEnvironment', () => {
     });
   });
 
+  it('requires a Stripe key in production, where the payment simulator never runs', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    expect(problemsOf(production)).toEqual([
+      expect.stringMatching(/^STRIPE_SECRET_KEY: is required in production/),
+    ]);
+    expect(problemsOf({ ...production, STRIPE_SECRET_KEY: 'sk_live_abc' })).toEqual([
+      expect.stringMatching(/^STRIPE_WEBHOOK_SECRET: must be set/),
+    ]);
+    expect(
+      problemsOf({
+        ...production,
+        STRIPE_SECRET_KEY: 'sk_live_abc',
+        STRIPE_WEBHOOK_SECRET: 'whsec_x',
+      }),
+    ).toEqual([]);
+  });
+
   it('allows several server processes only with shared PostgreSQL and Redis', () => {
     expect(problemsOf({ WEB_CONCURRENCY: '2' })).toEqual([
       expect.stringMatching(/^WEB_CONCURRENCY: .*DATABASE_URL and REDIS_URL/),

@@ -126,9 +126,13 @@ export class Environment {
   @IsString()
   CORS_ORIGINS = '';
 
+  /** Unset: the local payment simulator stands in, which production never allows. */
   @Transform(emptyToUndefined)
-  @IsOptional()
+  @ValidateIf(
+    (env: Environment) => env.NODE_ENV === 'production' || env.STRIPE_SECRET_KEY !== undefined,
+  )
   @Matches(/^(sk|rk)_(test|live)_\S+$/, { message: 'must look like sk_test_… or sk_live_…' })
+  @IsString({ message: 'is required in production, where the payment simulator never runs' })
   STRIPE_SECRET_KEY?: string = undefined;
 
   @Transform(emptyToUndefined)
@@ -201,6 +205,7 @@ function maskUrl(value: unknown): string | undefined {
 
 /** What an invalid value looks like in the start-up error, without giving a secret away. */
 function shown(variable: string, value: unknown): string {
+  if (value === undefined) return 'not set';
   if (SECRETS.has(variable)) return describeSecret(value);
   if (URLS.has(variable)) {
     const masked = maskUrl(value);
