@@ -175,10 +175,11 @@ export class InvalidConfigurationError extends Error {
 
 const VARIABLES = Object.keys(new Environment());
 
+// By name, so that variables added later are covered too.
 /** Never echoed when invalid: the line says what is wrong with the value instead. */
-const SECRETS = new Set(['JWT_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']);
+const SECRET = /SECRET|PASSWORD|TOKEN|_KEY$/;
 /** Echoed with the password (in the user info or a query parameter) masked. */
-const URLS = new Set(['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PUBLIC_URL', 'STRIPE_API_URL']);
+const URL_VARIABLE = /_URL$/;
 
 function describeSecret(value: unknown): string {
   if (typeof value !== 'string') return 'value not shown';
@@ -206,8 +207,8 @@ function maskUrl(value: unknown): string | undefined {
 /** What an invalid value looks like in the start-up error, without giving a secret away. */
 function shown(variable: string, value: unknown): string {
   if (value === undefined) return 'not set';
-  if (SECRETS.has(variable)) return describeSecret(value);
-  if (URLS.has(variable)) {
+  if (SECRET.test(variable)) return describeSecret(value);
+  if (URL_VARIABLE.test(variable)) {
     const masked = maskUrl(value);
     return masked === undefined ? 'value not shown: it has credentials' : `got ${masked}`;
   }
