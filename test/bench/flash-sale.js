@@ -73,6 +73,10 @@ function startServer() {
       JWT_SECRET,
       HOLD_SECONDS: '3600',
       AUTH_RATE_LIMIT: '0',
+      // Production refuses to start without Stripe; the bench books only, never pays.
+      STRIPE_SECRET_KEY: 'sk_test_bench_never_called',
+      STRIPE_WEBHOOK_SECRET: 'whsec_bench_never_called',
+      STRIPE_API_URL: 'http://127.0.0.1:9',
       LOG_LEVEL: 'warn',
       WEB_CONCURRENCY: WORKERS,
     },
