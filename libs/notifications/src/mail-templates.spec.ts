@@ -50,7 +50,9 @@ describe('mail templates', () => {
       expiresAt: new Date('2030-05-01T12:00:00Z'),
     });
     expect(mail.text).toContain('Pay here: https://shop.test/api/v1/payments/checkout/o?token=a&b');
-    expect(mail.html).toContain('href="https://shop.test/api/v1/payments/checkout/o?token=a&amp;b"');
+    expect(mail.html).toContain(
+      'href="https://shop.test/api/v1/payments/checkout/o?token=a&amp;b"',
+    );
     expect(mail.text).toContain('Wed, 1 May 2030 at 12:00 (UTC)');
   });
 });

@@ -52,7 +52,11 @@ export class SmtpMailTransport extends MailTransport {
 export class LocalMailTransport extends MailTransport {
   private readonly logger = new Logger('Mail');
   // Builds the raw RFC 5322 message, exactly what an SMTP server would have received.
-  private readonly builder = createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+  private readonly builder = createTransport({
+    streamTransport: true,
+    buffer: true,
+    newline: 'windows',
+  });
 
   constructor(private readonly directory?: string) {
     super();
@@ -68,7 +72,9 @@ export class LocalMailTransport extends MailTransport {
     const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^\w.-]/g, '')}.eml`;
     const file = join(this.directory, name);
     await writeFile(file, info.message);
-    this.logger.log(`Not sent (no SMTP_URL): "${mail.subject}" to ${mail.to.address}, written to ${resolve(file)}`);
+    this.logger.log(
+      `Not sent (no SMTP_URL): "${mail.subject}" to ${mail.to.address}, written to ${resolve(file)}`,
+    );
     return { messageId: info.messageId };
   }
 

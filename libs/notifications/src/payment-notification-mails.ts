@@ -25,12 +25,18 @@ export class PaymentNotificationMails {
   ) {}
 
   async handle(message: PaymentNotificationMessage): Promise<void> {
-    const claim = await this.claims.claim(message.orderId, MAIL_KIND_OF[message.type], message.outboxId);
+    const claim = await this.claims.claim(
+      message.orderId,
+      MAIL_KIND_OF[message.type],
+      message.outboxId,
+    );
     if (!claim) return;
     void this.delivery
       .sendNow(claim)
       .catch((error: unknown) =>
-        this.logger.warn(`Mail ${claim.kind} for order ${claim.orderId} left for retry: ${String(error)}`),
+        this.logger.warn(
+          `Mail ${claim.kind} for order ${claim.orderId} left for retry: ${String(error)}`,
+        ),
       );
   }
 }

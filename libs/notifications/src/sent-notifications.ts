@@ -43,7 +43,15 @@ export class SentNotifications {
    * Leases up to `limit` pending mails, oldest first, that `dueSql` allows (the job's
    * backoff), skipping rows another sender holds; or, with `id`, that one mail.
    */
-  async lease({ limit, dueSql, id }: { limit: number; dueSql: string; id?: string }): Promise<MailClaim[]> {
+  async lease({
+    limit,
+    dueSql,
+    id,
+  }: {
+    limit: number;
+    dueSql: string;
+    id?: string;
+  }): Promise<MailClaim[]> {
     return this.dataSource.query(
       `WITH leased AS (
          UPDATE sent_notifications n SET leased_until = now() + ${LEASE}
@@ -59,7 +67,10 @@ export class SentNotifications {
     );
   }
 
-  async markSent(id: string, sent: { recipient: string; subject: string; messageId: string }): Promise<void> {
+  async markSent(
+    id: string,
+    sent: { recipient: string; subject: string; messageId: string },
+  ): Promise<void> {
     await this.dataSource.query(
       `UPDATE sent_notifications
        SET status = 'sent', sent_at = now(), leased_until = NULL,
