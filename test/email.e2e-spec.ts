@@ -4,6 +4,7 @@ import type { PaymentNotification } from '@app/outbox';
 import { createEvent, type TestEvent } from './support/booking';
 import { eventually } from './support/eventually';
 import { follow, holdTickets, startPaymentsApp, type HeldOrder } from './support/payments-helpers';
+import { renderMail } from './support/mail-browser';
 import { TestSmtpServer, type ReceivedMail } from './support/smtp-server';
 import { createUser, type TestApp, type TestUser } from './support/test-app';
 
@@ -124,6 +125,23 @@ describe('email notifications', () => {
         subject: 'Your tickets for Rock & <Roll> "Night"',
       },
     ]);
+  });
+
+  it("the confirmation reads like a shop's mail in a browser, on a desktop and a phone", async () => {
+    const held = await holdTickets(testApp, event, 2);
+    await pay(held);
+    const [mail] = await mailsTo(held.buyer.email);
+
+    const desktop = await renderMail(mail, {
+      width: 800,
+      screenshot: '.data/test/mail/confirmation.png',
+    });
+    expect(desktop.visibleText).toContain("You're going!");
+    expect(desktop.visibleText).toContain('Rock & <Roll> "Night"');
+    expect(desktop.visibleText).toContain('€85.00');
+    expect(desktop.overflows).toBe(false);
+    const phone = await renderMail(mail, { width: 375 });
+    expect(phone.overflows).toBe(false);
   });
 
   it('the same message delivered again sends nothing more', async () => {

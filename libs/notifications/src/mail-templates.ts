@@ -292,7 +292,7 @@ function itemsTable({ items, order }: OrderMailContext, totalTitle: string): str
   return `
     <table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="margin:8px 0 0;">
       <tr>
-        <td colspan="3" style="padding:0 0 6px;font:12px ${FONT};color:${MUTED};text-transform:uppercase;letter-spacing:1px;">Order ${e(order.id)}</td>
+        <td colspan="3" style="padding:0 0 6px;font:12px ${FONT};color:${MUTED};text-transform:uppercase;letter-spacing:1px;">Order <span style="text-transform:none;letter-spacing:0;">${e(order.id)}</span></td>
       </tr>
       ${rows}
       <tr>
