@@ -1,6 +1,6 @@
 import { MailDeliveryJob, PaymentNotificationMails } from '@app/notifications';
 import { HoldExpiryJob } from '@app/orders';
-import type { PaymentNotification } from '@app/outbox';
+import { Outbox, type PaymentNotification } from '@app/outbox';
 import { createEvent, type TestEvent } from './support/booking';
 import { eventually } from './support/eventually';
 import { follow, holdTickets, startPaymentsApp, type HeldOrder } from './support/payments-helpers';
@@ -252,5 +252,91 @@ describe('email notifications', () => {
     await testApp.app.get(MailDeliveryJob).run();
     expect(smtp.to(untouched.buyer.email)).toHaveLength(0);
     expect(await sentRows(untouched.orderId)).toEqual([]);
+  });
+
+  /** As the waitlist and the event cancellation write them (the contract's shape). */
+  async function notify(type: PaymentNotification['type'], held: HeldOrder): Promise<void> {
+    await Outbox.write(testApp.dataSource.manager, {
+      topic: 'payment_notifications',
+      payload: {
+        type,
+        orderId: held.orderId,
+        userId: held.buyer.id,
+        eventId: event.id,
+        amount: 4250,
+        currency: 'eur',
+      },
+    });
+  }
+
+  it('a waitlist offer carries a working checkout link and its deadline', async () => {
+    const held = await holdTickets(testApp, event, 1);
+    await notify('waitlist_offer', held);
+    const [mail] = await mailsTo(held.buyer.email);
+
+    expect(mail.subject).toBe('Tickets for Rock & <Roll> "Night" are waiting for you');
+    const link = /Pay here: (\S+)/.exec(mail.text)?.[1];
+    expect(link).toBeDefined();
+    expect(mail.html).toContain(`href="${link!.replace(/&/g, '&amp;')}"`);
+    const [{ expiresAt }]: { expiresAt: Date }[] = await testApp.dataSource.query(
+      `SELECT expires_at AS "expiresAt" FROM orders WHERE id = $1`,
+      [held.orderId],
+    );
+    expect(mail.text).toContain(
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: 'UTC',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(expiresAt),
+    );
+    // The buyer follows it to pay.
+    const response = await follow(testApp, link!).expect(303);
+    expect(response.headers.location).toMatch(/\/api\/v1\/payments\/simulator\//);
+  });
+
+  it('a waitlist offer that ended before it could be sent is skipped', async () => {
+    const held = await holdTickets(testApp, event, 1);
+    await testApp.dataSource.query(
+      `UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = $1`,
+      [held.orderId],
+    );
+    await notify('waitlist_offer', held);
+    await eventually(
+      async () => {
+        await deliverNotifications();
+        const rows = await sentRows(held.orderId);
+        return rows[0]?.status === 'skipped';
+      },
+      { what: 'the offer mail skipped' },
+    );
+    expect(smtp.to(held.buyer.email)).toHaveLength(0);
+  });
+
+  it('a cancelled event tells a paid buyer the refund is on its way, and the refund sends no second mail', async () => {
+    const held = await holdTickets(testApp, event, 1);
+    await pay(held);
+    await mailsTo(held.buyer.email);
+    const cancelled = await createEvent(testApp, admin, { name: 'Gone Tomorrow' });
+    await testApp.dataSource.query(`UPDATE events SET status = 'cancelled' WHERE id = $1`, [
+      cancelled.id,
+    ]);
+    await testApp.dataSource.query(`UPDATE orders SET event_id = $2 WHERE id = $1`, [
+      held.orderId,
+      cancelled.id,
+    ]);
+    await notify('event_cancelled', held);
+    await notify('refunded', held);
+
+    const [, mail] = await mailsTo(held.buyer.email, 2);
+    expect(mail.subject).toBe('Gone Tomorrow is cancelled');
+    expect(mail.text).toContain('Your refund of €42.50 is on its way');
+    await deliverNotifications();
+    await testApp.app.get(MailDeliveryJob).run();
+    expect(smtp.to(held.buyer.email)).toHaveLength(2);
+    expect((await sentRows(held.orderId)).map((row) => row.kind)).toEqual([
+      'confirmed',
+      'event_cancelled',
+    ]);
   });
 });
