@@ -226,6 +226,20 @@ describe('email notifications', () => {
     ]);
   });
 
+  it('a refund is mailed after the confirmation', async () => {
+    const held = await holdTickets(testApp, event, 1);
+    await pay(held);
+    await mailsTo(held.buyer.email);
+    await testApp
+      .http()
+      .post(`/api/v1/orders/${held.orderId}/cancel`)
+      .set('Authorization', `Bearer ${held.buyer.token}`)
+      .expect(200);
+    const [, mail] = await mailsTo(held.buyer.email, 2);
+    expect(mail.subject).toBe('Your refund for Rock & <Roll> "Night"');
+    expect(mail.text).toContain('Refunded: €42.50');
+  });
+
   it('a declined payment is mailed', async () => {
     const held = await holdTickets(testApp, event, 1);
     const checkout = await follow(testApp, held.checkoutUrl).expect(303);
