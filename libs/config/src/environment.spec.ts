@@ -1,4 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { rawEd25519PublicKey } from './ed25519-keys';
 import { InvalidConfigurationError, validateEnvironment } from './environment';
+
+const ticketKey = generateKeyPairSync('ed25519').privateKey;
+const TICKET_SIGNING_KEY = ticketKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 
 function problemsOf(raw: Record<string, string>): string[] {
   try {
@@ -70,13 +75,53 @@ describe('validateEnvironment', () => {
   });
 
   it('requires a strong JWT_SECRET in production', () => {
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+    expect(problemsOf({ NODE_ENV: 'production', TICKET_SIGNING_KEY })).toEqual([
       expect.stringMatching(/^JWT_SECRET: .*is required in production/),
     ]);
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toEqual([
-      expect.stringMatching(/^JWT_SECRET: must be at least 32 characters/),
+    const short = problemsOf({ NODE_ENV: 'production', TICKET_SIGNING_KEY, JWT_SECRET: 'short' });
+    expect(short).toEqual([expect.stringMatching(/^JWT_SECRET: must be at least 32 characters/)]);
+    // A secret is never echoed back.
+    expect(short[0]).not.toContain('"short"');
+    expect(
+      problemsOf({ NODE_ENV: 'production', TICKET_SIGNING_KEY, JWT_SECRET: 'x'.repeat(32) }),
+    ).toEqual([]);
+  });
+
+  it('requires an Ed25519 TICKET_SIGNING_KEY in production, as PEM or base64', () => {
+    const jwt = { JWT_SECRET: 'x'.repeat(32) };
+    expect(problemsOf({ NODE_ENV: 'production', ...jwt })).toEqual([
+      expect.stringMatching(/^TICKET_SIGNING_KEY: .*is required in production/),
     ]);
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) })).toEqual([]);
+    const der = ticketKey.export({ format: 'der', type: 'pkcs8' });
+    for (const accepted of [
+      TICKET_SIGNING_KEY,
+      TICKET_SIGNING_KEY.replace(/\n/g, '\\n'),
+      der.toString('base64'),
+      der.subarray(-32).toString('base64url'),
+    ]) {
+      expect(problemsOf({ NODE_ENV: 'production', ...jwt, TICKET_SIGNING_KEY: accepted })).toEqual(
+        [],
+      );
+    }
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
+      format: 'pem',
+      type: 'pkcs8',
+    });
+    for (const rejected of ['not-a-key', rsa.toString()]) {
+      const problems = problemsOf({ TICKET_SIGNING_KEY: rejected });
+      expect(problems).toEqual([expect.stringMatching(/^TICKET_SIGNING_KEY: must be an Ed25519/)]);
+      expect(problems[0]).not.toContain(rejected.slice(0, 12));
+    }
+  });
+
+  it('takes retired ticket keys as comma-separated raw public keys', () => {
+    const publicKeys = [0, 1].map(() =>
+      rawEd25519PublicKey(generateKeyPairSync('ed25519').publicKey).toString('base64url'),
+    );
+    expect(problemsOf({ TICKET_SIGNING_KEYS_RETIRED: publicKeys.join(',') })).toEqual([]);
+    expect(problemsOf({ TICKET_SIGNING_KEYS_RETIRED: `${publicKeys[0]},abc` })).toEqual([
+      expect.stringMatching(/^TICKET_SIGNING_KEYS_RETIRED: must be comma-separated Ed25519/),
+    ]);
   });
 
   it('allows several server processes only with shared PostgreSQL and Redis', () => {
