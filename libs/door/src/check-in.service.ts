@@ -78,24 +78,23 @@ export class CheckInService {
 
   async list(eventId: string, query: CheckInListQuery): Promise<Page<CheckInView>> {
     await this.requireEvent(eventId);
-    const [rows, [{ total }]]: [CheckInRow[], { total: number }[]] = await Promise.all([
-      this.dataSource.query(
-        `SELECT ci.ticket_id AS "ticketId", oi.label, tt.name AS "ticketTypeName",
-                ci.order_id AS "orderId", ci.checked_in_at AS "checkedInAt",
-                u.id AS "byId", u.name AS "byName"
-         FROM check_ins ci
-         JOIN order_items oi ON oi.order_id = ci.order_id AND oi.ticket_id = ci.ticket_id
-         JOIN ticket_types tt ON tt.id = oi.ticket_type_id
-         JOIN users u ON u.id = ci.checked_in_by
-         WHERE ci.event_id = $1
-         ORDER BY ci.checked_in_at DESC, ci.ticket_id
-         LIMIT $2 OFFSET $3`,
-        [eventId, query.pageSize, query.offset],
-      ),
-      this.dataSource.query(`SELECT count(*)::int AS total FROM check_ins WHERE event_id = $1`, [
-        eventId,
-      ]),
-    ]);
+    const rows: CheckInRow[] = await this.dataSource.query(
+      `SELECT ci.ticket_id AS "ticketId", oi.label, tt.name AS "ticketTypeName",
+              ci.order_id AS "orderId", ci.checked_in_at AS "checkedInAt",
+              u.id AS "byId", u.name AS "byName"
+       FROM check_ins ci
+       JOIN order_items oi ON oi.order_id = ci.order_id AND oi.ticket_id = ci.ticket_id
+       JOIN ticket_types tt ON tt.id = oi.ticket_type_id
+       JOIN users u ON u.id = ci.checked_in_by
+       WHERE ci.event_id = $1
+       ORDER BY ci.checked_in_at DESC, ci.ticket_id
+       LIMIT $2 OFFSET $3`,
+      [eventId, query.pageSize, query.offset],
+    );
+    const [{ total }]: { total: number }[] = await this.dataSource.query(
+      `SELECT count(*)::int AS total FROM check_ins WHERE event_id = $1`,
+      [eventId],
+    );
     return { items: rows.map(toView), page: query.page, pageSize: query.pageSize, total };
   }
 
