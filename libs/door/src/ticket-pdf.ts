@@ -82,7 +82,7 @@ function drawTicket(
       .text(value, MARGIN, y + 11, { width: textWidth, height: size * 1.3, ellipsis: true });
   };
   field('Venue', order.event.venue, 92);
-  field('Doors / start', formatStartTime(order.event.startsAt, timeZone), 126);
+  field('Starts', formatStartTime(order.event.startsAt, timeZone), 126);
   field('Ticket', `${ticket.ticketTypeName}  ·  ${ticket.label}`, 160, 14);
   doc.fillColor(MUTED).font('Helvetica').fontSize(7);
   doc.text(`Order ${order.orderId}`, MARGIN, HEIGHT - MARGIN - 8, { width: textWidth });
