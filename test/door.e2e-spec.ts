@@ -1,7 +1,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { rawEd25519PublicKey } from '@app/config';
 import { encodeCode, signedBytes } from '@app/door';
-import { holdTickets, startPaymentsApp, type HeldOrder } from './payments-helpers';
+import { holdTickets, startPaymentsApp, type HeldOrder } from './support/payments-helpers';
 import { createBuyers, createEvent, type TestEvent } from './support/booking';
 import {
   createUser,

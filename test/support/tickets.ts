@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
-import { follow, holdTickets, orderState, eventually, type HeldOrder } from '../payments-helpers';
+import { follow, holdTickets, orderState, eventually, type HeldOrder } from './payments-helpers';
 import type { TestEvent } from './booking';
 import { createUser, type TestApp, type TestUser } from './test-app';
 
