@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { FAKE_STRIPE_SECRET_KEY } from './fakes/stripe-client';
 import { startStripeFake, type StripeFake } from './fakes/stripe-server';
@@ -16,6 +16,11 @@ import {
 
 /** In production the payment simulator never runs: no Stripe key, no start; its routes 404. */
 describe('production mode', () => {
+  // Production also needs the ticket signing key; only the Stripe key is missing here.
+  const TICKET_SIGNING_KEY = generateKeyPairSync('ed25519')
+    .privateKey.export({ format: 'pem', type: 'pkcs8' })
+    .toString();
+
   const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
 
   it(
@@ -28,6 +33,7 @@ describe('production mode', () => {
           ...baseEnv,
           NODE_ENV: 'production',
           JWT_SECRET: 'a-production-secret-that-is-long-enough-0123',
+          TICKET_SIGNING_KEY,
           DATABASE_URL: process.env.DATABASE_URL,
           REDIS_URL: process.env.REDIS_URL,
         },
@@ -58,6 +64,7 @@ describe('production mode', () => {
       await freshDatabase(url);
       testApp = await startTestApp({
         NODE_ENV: 'production',
+        TICKET_SIGNING_KEY,
         DATABASE_URL: url.toString(),
         AUTH_RATE_LIMIT: '0',
         STRIPE_SECRET_KEY: FAKE_STRIPE_SECRET_KEY,

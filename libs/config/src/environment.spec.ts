@@ -1,4 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { rawEd25519PublicKey } from './ed25519-keys';
 import { InvalidConfigurationError, validateEnvironment } from './environment';
+
+const ticketKey = generateKeyPairSync('ed25519').privateKey;
+const TICKET_SIGNING_KEY = ticketKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 
 function problemsOf(raw: Record<string, string>): string[] {
   try {
@@ -149,7 +154,7 @@ describe('validateEnvironment', () => {
   });
 
   it('requires a Stripe key in production, where the payment simulator never runs', () => {
-    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), TICKET_SIGNING_KEY };
     expect(problemsOf(production)).toEqual([
       expect.stringMatching(/^STRIPE_SECRET_KEY: is required in production/),
     ]);
@@ -163,6 +168,47 @@ describe('validateEnvironment', () => {
         STRIPE_WEBHOOK_SECRET: 'whsec_x',
       }),
     ).toEqual([]);
+  });
+
+  it('requires an Ed25519 TICKET_SIGNING_KEY in production, as PEM or base64', () => {
+    const jwt = {
+      JWT_SECRET: 'x'.repeat(32),
+      STRIPE_SECRET_KEY: 'sk_live_abc',
+      STRIPE_WEBHOOK_SECRET: 'whsec_x',
+    };
+    expect(problemsOf({ NODE_ENV: 'production', ...jwt })).toEqual([
+      expect.stringMatching(/^TICKET_SIGNING_KEY: .*is required in production/),
+    ]);
+    const der = ticketKey.export({ format: 'der', type: 'pkcs8' });
+    for (const accepted of [
+      TICKET_SIGNING_KEY,
+      TICKET_SIGNING_KEY.replace(/\n/g, '\\n'),
+      der.toString('base64'),
+      der.subarray(-32).toString('base64url'),
+    ]) {
+      expect(problemsOf({ NODE_ENV: 'production', ...jwt, TICKET_SIGNING_KEY: accepted })).toEqual(
+        [],
+      );
+    }
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
+      format: 'pem',
+      type: 'pkcs8',
+    });
+    for (const rejected of ['not-a-key', rsa.toString()]) {
+      const problems = problemsOf({ TICKET_SIGNING_KEY: rejected });
+      expect(problems).toEqual([expect.stringMatching(/^TICKET_SIGNING_KEY: must be an Ed25519/)]);
+      expect(problems[0]).not.toContain(rejected.slice(0, 12));
+    }
+  });
+
+  it('takes retired ticket keys as comma-separated raw public keys', () => {
+    const publicKeys = [0, 1].map(() =>
+      rawEd25519PublicKey(generateKeyPairSync('ed25519').publicKey).toString('base64url'),
+    );
+    expect(problemsOf({ TICKET_SIGNING_KEYS_RETIRED: publicKeys.join(',') })).toEqual([]);
+    expect(problemsOf({ TICKET_SIGNING_KEYS_RETIRED: `${publicKeys[0]},abc` })).toEqual([
+      expect.stringMatching(/^TICKET_SIGNING_KEYS_RETIRED: must be comma-separated Ed25519/),
+    ]);
   });
 
   it('allows several server processes only with shared PostgreSQL and Redis', () => {

@@ -11,10 +11,12 @@ import {
   Max,
   MinLength,
   Min,
+  ValidateBy,
   ValidateIf,
   validateSync,
 } from 'class-validator';
 import { parse as parseDotenv } from 'dotenv';
+import { areEd25519PublicKeys, isEd25519PrivateKey } from './ed25519-keys';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -91,6 +93,39 @@ export class Environment {
   @Min(60)
   @Max(30 * 24 * 3600)
   JWT_EXPIRES_IN = 3600;
+
+  /**
+   * The Ed25519 private key that signs e-ticket codes: PEM (PKCS#8) or base64 of its DER or
+   * 32-byte seed. Required in production; unset locally, one is generated into DATA_DIR.
+   */
+  @Transform(emptyToUndefined)
+  @ValidateIf(
+    (env: Environment) => env.NODE_ENV === 'production' || env.TICKET_SIGNING_KEY !== undefined,
+  )
+  @IsString({ message: 'is required in production' })
+  @ValidateBy({
+    name: 'isEd25519PrivateKey',
+    validator: {
+      validate: isEd25519PrivateKey,
+      defaultMessage: () => 'must be an Ed25519 private key (PEM, or base64 of DER or seed)',
+    },
+  })
+  TICKET_SIGNING_KEY?: string = undefined;
+
+  /**
+   * Comma-separated public keys (base64url, raw 32 bytes, as GET /check-in/keys shows them)
+   * of former signing keys: their codes still admit, and scanners still get them.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @ValidateBy({
+    name: 'areEd25519PublicKeys',
+    validator: {
+      validate: areEd25519PublicKeys,
+      defaultMessage: () => 'must be comma-separated Ed25519 public keys (base64url, 32 bytes)',
+    },
+  })
+  TICKET_SIGNING_KEYS_RETIRED?: string = undefined;
 
   @Transform(toInt)
   @IsInt()
@@ -184,11 +219,11 @@ export class Environment {
   @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })
   SMTP_URL?: string = undefined;
 
-  /** The sender of the buyer's emails, as `Name <address>` or a bare address. */
+  /** The sender of the buyer's emails: an address (named SHOP_NAME) or `Name <address>`. */
   @Matches(/^([^<>\r\n]+ <[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/, {
     message: 'must be an address or "Name <address>"',
   })
-  MAIL_FROM = 'Tickets <tickets@localhost>';
+  MAIL_FROM = 'tickets@localhost';
 
   /** The shop's name as buyers see it in emails. */
   @IsString()

@@ -54,7 +54,8 @@ export class OrderMails {
     config: ConfigService<Environment, true>,
   ) {
     this.shopName = config.get('SHOP_NAME', { infer: true });
-    this.from = config.get('MAIL_FROM', { infer: true });
+    const from = config.get('MAIL_FROM', { infer: true });
+    this.from = from.includes('<') ? from : `${JSON.stringify(this.shopName)} <${from}>`;
     this.publicUrl = config.get('publicUrl', { infer: true });
   }
 
