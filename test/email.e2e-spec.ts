@@ -1,3 +1,5 @@
+import { createCanvas, loadImage } from '@napi-rs/canvas';
+import jsQR from 'jsqr';
 import { MailDeliveryJob, PaymentNotificationMails } from '@app/notifications';
 import { HoldExpiryJob } from '@app/orders';
 import { Outbox, type PaymentNotification } from '@app/outbox';
@@ -6,6 +8,7 @@ import { eventually } from './support/eventually';
 import { follow, holdTickets, startPaymentsApp, type HeldOrder } from './support/payments-helpers';
 import { renderMail } from './support/mail-browser';
 import { TestSmtpServer, type ReceivedMail } from './support/smtp-server';
+import { readPdf } from './support/tickets';
 import { createUser, type TestApp, type TestUser } from './support/test-app';
 
 interface SentRow {
@@ -93,7 +96,17 @@ describe('email notifications', () => {
     );
   }
 
-  it('a paid order gets one confirmation: both bodies, escaped, with the calendar entry', async () => {
+  /** What a phone camera reads off a PNG QR code. */
+  async function scan(png: Buffer): Promise<string | null> {
+    const image = await loadImage(png);
+    const canvas = createCanvas(image.width, image.height);
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0);
+    const pixels = context.getImageData(0, 0, image.width, image.height);
+    return jsQR(pixels.data, image.width, image.height)?.data ?? null;
+  }
+
+  it('a paid order gets one confirmation: the tickets PDF attached, QR codes inline, the calendar entry', async () => {
     const held = await holdTickets(testApp, event, 2);
     await pay(held);
     const [mail] = await mailsTo(held.buyer.email);
@@ -107,6 +120,33 @@ describe('email notifications', () => {
     expect(mail.html).not.toContain('<Roll>');
     expect(mail.html).toContain('€85.00');
     expect(mail.html).toContain('Night Shop');
+
+    const { body: issued } = await testApp
+      .http()
+      .get(`/api/v1/orders/${held.orderId}/tickets`)
+      .set('Authorization', `Bearer ${held.buyer.token}`)
+      .expect(200);
+    const codes = (issued as { code: string }[]).map((ticket) => ticket.code);
+    expect(codes).toHaveLength(2);
+
+    const pdf = mail.leaves.find((part) => part.contentType === 'application/pdf');
+    expect(pdf?.headers['content-disposition']).toMatch(/^attachment; filename=tickets\.pdf/);
+    const printed = await readPdf(pdf!.body);
+    expect(printed.pages).toBe(2);
+    expect(printed.text).toContain(held.orderId);
+    expect(printed.qrCodes).toEqual(codes);
+
+    // Each QR code inline, referenced from the HTML by its Content-ID, scanning to its ticket.
+    const inline = mail.leaves.filter((part) => part.contentType === 'image/png');
+    expect(inline).toHaveLength(2);
+    const scanned: string[] = [];
+    for (const image of inline) {
+      expect(image.headers['content-disposition']).toMatch(/^inline/);
+      const cid = image.headers['content-id'].replace(/^<|>$/g, '');
+      expect(mail.html).toContain(`src="cid:${cid}"`);
+      scanned.push((await scan(image.body))!);
+    }
+    expect(scanned.sort()).toEqual([...codes].sort());
 
     const ics = mail.leaves.find((part) => part.contentType === 'text/calendar');
     expect(ics).toBeDefined();
@@ -140,6 +180,11 @@ describe('email notifications', () => {
     expect(desktop.visibleText).toContain('Rock & <Roll> "Night"');
     expect(desktop.visibleText).toContain('€85.00');
     expect(desktop.overflows).toBe(false);
+    expect(desktop.images).toHaveLength(2);
+    for (const image of desktop.images) {
+      expect(image.naturalWidth).toBeGreaterThan(0);
+      expect(image.alt).toMatch(/^QR code of ticket /);
+    }
     const phone = await renderMail(mail, { width: 375 });
     expect(phone.overflows).toBe(false);
   });

@@ -40,7 +40,8 @@ export async function renderMail(
       mkdirSync(dirname(screenshot), { recursive: true });
       await page.screenshot({ path: screenshot, fullPage: true });
     }
-    return await page.evaluate(() => ({
+    // A string, so this file needs no DOM typings: it runs in the page.
+    return await page.evaluate<RenderedMail>(`({
       visibleText: document.body.innerText,
       images: [...document.images].map((image) => ({
         alt: image.alt,
@@ -48,7 +49,7 @@ export async function renderMail(
         width: image.width,
       })),
       overflows: document.documentElement.scrollWidth > window.innerWidth,
-    }));
+    })`);
   } finally {
     await browser.close();
   }

@@ -4,7 +4,7 @@ import type { AuthUser } from '@app/auth';
 import { OrdersService } from '@app/orders';
 import { TicketsNotIssuedError } from './door.errors';
 import type { IssuedTicketView } from './door.dto';
-import { renderTicketsPdf } from './ticket-pdf';
+import { renderTicketsPdf, type PrintedTicket } from './ticket-pdf';
 import { TicketSigningKeys } from './ticket-signing-keys';
 
 /** The server's time zone (TZ of the process), which printed start times are shown in. */
@@ -22,6 +22,11 @@ export class ETicketsService {
   async list(orderId: string, caller: AuthUser): Promise<IssuedTicketView[]> {
     const order = await this.orders.findVisible(orderId, caller);
     if (order.status !== 'confirmed') throw new TicketsNotIssuedError();
+    return this.issued(order);
+  }
+
+  /** The order's sold tickets with their codes, without an access check (the buyer's mail). */
+  async issued(order: { id: string; eventId: string }): Promise<IssuedTicketView[]> {
     const rows: Omit<IssuedTicketView, 'code'>[] = await this.dataSource.query(
       `SELECT t.id, oi.label, oi.ticket_type_id AS "ticketTypeId", tt.name AS "ticketTypeName",
               ci.checked_in_at AS "checkedInAt"
@@ -40,7 +45,11 @@ export class ETicketsService {
   }
 
   async pdf(orderId: string, caller: AuthUser): Promise<Buffer> {
-    const tickets = await this.list(orderId, caller);
+    return this.render(orderId, await this.list(orderId, caller));
+  }
+
+  /** The PDF of these tickets of the order, one page each. */
+  async render(orderId: string, tickets: PrintedTicket[]): Promise<Buffer> {
     const [event]: { name: string; venue: string; startsAt: Date }[] = await this.dataSource.query(
       `SELECT e.name, e.venue, e.starts_at AS "startsAt"
        FROM orders o JOIN events e ON e.id = o.event_id WHERE o.id = $1`,

@@ -46,21 +46,16 @@ export function orderConfirmedMail(context: OrderMailContext, codes: InlineCode[
     'The attached calendar file adds the event to your calendar.',
     ...signature(context),
   ].join('\n');
-  const qrCells = codes
+  // Inline blocks, not table cells, so the codes wrap onto more lines on a narrow screen.
+  const qrCodes = codes
     .map(
       (code) => `
-      <td align="center" valign="top" style="padding:8px;">
-        <img src="cid:${e(code.cid)}" width="150" height="150" alt="QR code of ticket ${e(code.label)}" style="display:block;border:1px solid ${LINE};border-radius:8px;">
+      <div style="display:inline-block;width:166px;vertical-align:top;text-align:center;padding:8px 0;">
+        <img src="cid:${e(code.cid)}" width="150" height="150" alt="QR code of ticket ${e(code.label)}" style="display:block;margin:0 auto;border:1px solid ${LINE};border-radius:8px;">
         <div style="font:600 13px ${FONT};color:${INK};padding-top:6px;">${e(code.label)}</div>
         <div style="font:12px ${FONT};color:${MUTED};">${e(code.ticketTypeName)}</div>
-      </td>`,
+      </div>`,
     )
-    .reduce<string[]>((rows, cell, index) => {
-      if (index % 3 === 0) rows.push('');
-      rows[rows.length - 1] += cell;
-      return rows;
-    }, [])
-    .map((cells) => `<tr>${cells}</tr>`)
     .join('');
   const html = layout(context, {
     preheader: `${order.quantity} ticket${order.quantity === 1 ? '' : 's'} for ${event.name}, ${formatWhen(event.startsAt, context.timeZone)}`,
@@ -72,7 +67,7 @@ export function orderConfirmedMail(context: OrderMailContext, codes: InlineCode[
       ${
         codes.length > 0
           ? `<p style="margin:24px 0 8px;font:600 15px ${FONT};color:${INK};">Your tickets</p>
-      <table role="presentation" cellpadding="0" cellspacing="0" style="margin:0 auto;">${qrCells}</table>`
+      <div style="text-align:center;font-size:0;">${qrCodes}</div>`
           : ''
       }
       ${note('The attached calendar file adds the event to your calendar.')}`,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Environment } from '@app/config';
+import { DoorModule } from '@app/door';
 import { OrdersModule } from '@app/orders';
 import { MailDeliveryJob } from './mail-delivery.job';
 import { LocalMailTransport, MailTransport, SmtpMailTransport } from './mail-transport';
@@ -21,7 +22,7 @@ export function createMailTransport(config: ConfigService<Environment, true>): M
 
 /** The buyer's emails about their orders, sent once per order state. */
 @Module({
-  imports: [OrdersModule],
+  imports: [DoorModule, OrdersModule],
   providers: [
     { provide: MailTransport, inject: [ConfigService], useFactory: createMailTransport },
     MailDeliveryJob,

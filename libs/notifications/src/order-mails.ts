@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { toBuffer as qrCodePng } from 'qrcode';
 import { DataSource } from 'typeorm';
 import type { Environment } from '@app/config';
+import { ETicketsService } from '@app/door';
 import { CheckoutLinks } from '@app/orders';
 import { calendarEntry } from './calendar-entry';
 import type { OutgoingMail } from './mail-transport';
@@ -25,6 +27,7 @@ const CALENDAR_DURATION_MINUTES = 180;
 
 interface OrderRow {
   id: string;
+  eventId: string;
   status: string;
   quantity: number;
   totalAmount: string;
@@ -51,6 +54,7 @@ export class OrderMails {
   constructor(
     private readonly dataSource: DataSource,
     private readonly links: CheckoutLinks,
+    private readonly eTickets: ETicketsService,
     config: ConfigService<Environment, true>,
   ) {
     this.shopName = config.get('SHOP_NAME', { infer: true });
@@ -61,7 +65,7 @@ export class OrderMails {
 
   async compose(orderId: string, kind: OrderMailKind): Promise<OutgoingMail | null> {
     const [order]: OrderRow[] = await this.dataSource.query(
-      `SELECT o.id, o.status, o.quantity, o.total_amount AS "totalAmount", o.currency,
+      `SELECT o.id, o.event_id AS "eventId", o.status, o.quantity, o.total_amount AS "totalAmount", o.currency,
               o.expires_at AS "expiresAt", u.name AS "buyerName", u.email AS "buyerEmail",
               e.name AS "eventName", e.venue, e.starts_at AS "startsAt"
        FROM orders o JOIN users u ON u.id = o.user_id JOIN events e ON e.id = o.event_id
@@ -92,7 +96,7 @@ export class OrderMails {
     switch (kind) {
       case 'confirmed':
         if (order.status !== 'confirmed') return null;
-        return this.confirmation(context, envelope);
+        return this.confirmation(order, context, envelope);
       case 'payment_failed':
         return { ...envelope, ...paymentFailedMail(context) };
       case 'hold_expired':
@@ -116,11 +120,22 @@ export class OrderMails {
     }
   }
 
-  private confirmation(
+  /** The tickets as the PDF, their QR codes inline (by Content-ID), and the calendar entry. */
+  private async confirmation(
+    order: OrderRow,
     context: OrderMailContext,
     envelope: Pick<OutgoingMail, 'from' | 'to'>,
-  ): OutgoingMail {
-    const content: MailContent = orderConfirmedMail(context, []);
+  ): Promise<OutgoingMail> {
+    const tickets = await this.eTickets.issued(order);
+    const codes = await Promise.all(
+      tickets.map(async (ticket) => ({
+        label: ticket.label,
+        ticketTypeName: ticket.ticketTypeName,
+        cid: `ticket-${ticket.id}@tickets`,
+        png: await qrCodePng(ticket.code, { errorCorrectionLevel: 'M', margin: 2, width: 300 }),
+      })),
+    );
+    const content: MailContent = orderConfirmedMail(context, codes);
     const ics = calendarEntry({
       uid: `order-${context.order.id}@${new URL(this.publicUrl).hostname}`,
       title: context.event.name,
@@ -134,11 +149,27 @@ export class OrderMails {
       ...envelope,
       ...content,
       attachments: [
+        ...(tickets.length > 0
+          ? [
+              {
+                filename: 'tickets.pdf',
+                content: await this.eTickets.render(order.id, tickets),
+                contentType: 'application/pdf',
+              },
+            ]
+          : []),
         {
           filename: 'event.ics',
           content: ics,
           contentType: 'text/calendar; charset=utf-8; method=PUBLISH',
         },
+        ...codes.map((code) => ({
+          filename: `${code.label}.png`,
+          content: code.png,
+          contentType: 'image/png',
+          cid: code.cid,
+          contentDisposition: 'inline' as const,
+        })),
       ],
     };
   }
