@@ -6,10 +6,11 @@ import { NestFactory } from '@nestjs/core';
 import type { TestingModule } from '@nestjs/testing';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply } from 'fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { Environment } from '@app/config';
 import { AppModule } from './app.module';
 import { PinoNestLogger } from './http/pino-nest-logger';
+import { createOpenApiDocument } from './openapi';
 import { ProblemDetailsFilter, sendFrameworkProblem } from './http/problem-details.filter';
 import { createValidationPipe } from './http/request-validation';
 import { addSecurityHeaders } from './http/security-headers';
@@ -36,7 +37,10 @@ function createAdapter(environment: Environment): FastifyAdapter {
  * Everything about the HTTP edge, shared by the server and the tests so that the tests
  * exercise exactly what production runs.
  */
-async function configure(app: NestFastifyApplication): Promise<NestFastifyApplication> {
+async function configure(
+  app: NestFastifyApplication,
+  environment: Environment,
+): Promise<NestFastifyApplication> {
   const config = app.get(ConfigService<Environment, true>);
   const fastify = app.getHttpAdapter().getInstance();
   app.useLogger(new PinoNestLogger(fastify.log));
@@ -63,17 +67,7 @@ async function configure(app: NestFastifyApplication): Promise<NestFastifyApplic
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Ticketing API')
-      .setDescription(
-        'Ticket booking for on-sales that must never oversell. Errors are RFC 9457 problem+json.',
-      )
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
+  const document = createOpenApiDocument(app, environment);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 
   await app.init();
@@ -88,7 +82,7 @@ export async function createApp(environment: Environment): Promise<NestFastifyAp
     createAdapter(environment),
     { bufferLogs: true, rawBody: true },
   );
-  return configure(app);
+  return configure(app, environment);
 }
 
 /** For tests: the same app from a compiled testing module (which may override providers). */
@@ -100,5 +94,5 @@ export function createAppFromModule(
     bufferLogs: true,
     rawBody: true,
   });
-  return configure(app);
+  return configure(app, environment);
 }

@@ -1,5 +1,5 @@
 import { Controller, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, type AuthUser } from '@app/auth';
 import { ApiProblems } from '@app/common';
 import { OrderView } from '@app/orders';
@@ -14,6 +14,11 @@ export class CancelOrderController {
 
   @Post(':id/cancel')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Cancel an order',
+    description:
+      'A pending order is cancelled at once; a confirmed one is refunded through the payment provider while the event is more than `REFUND_CUTOFF_HOURS` away (409 after). Owner or admin.',
+  })
   @ApiOkResponse({ type: OrderView })
   @ApiProblems(400, 401, 404, 409, 502, 503)
   cancel(
