@@ -77,10 +77,12 @@ async function configure(
 
 /** The production server: the root module built from the validated environment. */
 export async function createApp(environment: Environment): Promise<NestFastifyApplication> {
+  const adapter = createAdapter(environment);
+  // The logger from the start, so a failure to start is logged like everything else.
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(environment),
-    createAdapter(environment),
-    { bufferLogs: true, rawBody: true },
+    adapter,
+    { logger: new PinoNestLogger(adapter.getInstance().log), rawBody: true },
   );
   return configure(app, environment);
 }
