@@ -9,6 +9,7 @@ import type { FastifyError, FastifyReply } from 'fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { Environment } from '@app/config';
 import { AppModule } from './app.module';
+import { logFormat, prettyStream } from './http/log-format';
 import { PinoNestLogger } from './http/pino-nest-logger';
 import { createOpenApiDocument } from './openapi';
 import { ProblemDetailsFilter, sendFrameworkProblem } from './http/problem-details.filter';
@@ -20,8 +21,11 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 function createAdapter(environment: Environment): FastifyAdapter {
   return new FastifyAdapter({
-    // Structured JSON logs (pino); every request's lines carry its reqId.
-    logger: { level: environment.LOG_LEVEL },
+    // Structured JSON logs (pino), every request's lines with its reqId; or readable lines.
+    logger:
+      logFormat(environment) === 'pretty'
+        ? { level: environment.LOG_LEVEL, stream: prettyStream() }
+        : { level: environment.LOG_LEVEL },
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: environment.TRUST_PROXY,
     genReqId: (req: IncomingMessage) => {
