@@ -1,4 +1,14 @@
-import { Body, Controller, Get, Headers, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -11,6 +21,7 @@ import {
 import { CurrentUser, type AuthUser } from '@app/auth';
 import { ApiProblems, type Page } from '@app/common';
 import { BookingService } from './booking.service';
+import { CancelOrderService } from './cancel-order.service';
 import { BookingDto, BookingView, OrderListQuery, OrderPage, OrderView } from './orders.dto';
 import { InvalidIdempotencyKeyError } from './orders.errors';
 import {
@@ -28,6 +39,7 @@ export class OrdersController {
   constructor(
     private readonly booking: BookingService,
     private readonly orders: OrdersService,
+    private readonly cancelOrder: CancelOrderService,
   ) {}
 
   @Post('events/:id/bookings')
@@ -90,5 +102,21 @@ export class OrdersController {
   @ApiProblems(400, 401, 404)
   get(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() caller: AuthUser): Promise<OrderView> {
     return this.orders.get(id, caller);
+  }
+
+  @Post('orders/:id/cancel')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Cancel an order',
+    description:
+      'A pending order is cancelled at once; a confirmed one is refunded through the payment provider while the event is more than `REFUND_CUTOFF_HOURS` away (409 after). Owner or admin.',
+  })
+  @ApiOkResponse({ type: OrderView })
+  @ApiProblems(400, 401, 404, 409, 502, 503)
+  cancel(
+    @Param('id', ParseUUIDPipe) id: string,
+    @CurrentUser() caller: AuthUser,
+  ): Promise<OrderView> {
+    return this.cancelOrder.cancel(id, caller);
   }
 }
