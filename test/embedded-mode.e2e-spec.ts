@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { makeClone, removeClone, type Clone } from './support/clone';
+import { eventually } from './support/eventually';
+import { parseMail } from './support/mime';
 import { collect, ensureBuilt, freePort, isAlive, type Finished } from './support/processes';
 
 const EMAIL = 'Embedded.User@Example.com';
@@ -222,6 +224,63 @@ describe(`embedded mode (no configuration), from a 0700 folder, as ${AS_ROOT ? '
       const listed = await run.cli(['admin', 'list']);
       expect(listed.code).toBe(0);
       expect(listed.stdout).toContain(EMAIL.toLowerCase());
+
+      await run.stop(server);
+    },
+    STARTUP_TIMEOUT_MS * 2,
+  );
+
+  it(
+    'a buyer pays in the simulator and finds the confirmation, PDF attached, as an .eml under .data/mail',
+    async () => {
+      const server = run.startServer();
+      await run.waitUntilReady(server);
+      const login = await request(run.base)
+        .post('/api/v1/auth/login')
+        .send({ email: EMAIL, password: PASSWORD })
+        .expect(200);
+      const auth = `Bearer ${login.body.accessToken}`;
+      const event = await request(run.base)
+        .post('/api/v1/events')
+        .set('Authorization', auth)
+        .send({
+          name: 'Embedded Evening',
+          venue: 'Local Hall',
+          startsAt: new Date(Date.now() + 30 * 24 * 3600_000).toISOString(),
+          ticketTypes: [{ name: 'Seat', price: 1500, quantity: 5 }],
+        })
+        .expect(201);
+      const booked = await request(run.base)
+        .post(`/api/v1/events/${event.body.id}/bookings`)
+        .set('Authorization', auth)
+        .send({ ticketTypeId: event.body.ticketTypes[0].id, quantity: 1 })
+        .expect(201);
+      const { pathname, search } = new URL(booked.body.checkoutUrl as string);
+      const checkout = await request(run.base).get(`${pathname}${search}`).redirects(0).expect(303);
+      const simulator = new URL(checkout.headers.location).pathname;
+      await request(run.base)
+        .post(`${simulator}/pay`)
+        .set('Content-Type', 'text/plain')
+        .send('')
+        .redirects(0)
+        .expect(303);
+
+      const mailDir = join(run.dataDir, 'mail');
+      const [file] = await eventually(
+        async () =>
+          existsSync(mailDir) &&
+          readdirSync(mailDir).filter((name) => name.endsWith('.eml')).length > 0 &&
+          readdirSync(mailDir).filter((name) => name.endsWith('.eml')),
+        { what: 'the confirmation .eml', timeoutMs: 30_000 },
+      );
+      const mail = parseMail(readFileSync(join(mailDir, file)));
+      expect(mail.subject).toBe('Your tickets for Embedded Evening');
+      expect(mail.headers.to).toContain(EMAIL.toLowerCase());
+      const pdf = mail.leaves.find((part) => part.contentType === 'application/pdf');
+      expect(pdf?.body.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+      expect(server.output()).toMatch(
+        /Not sent \(no SMTP_URL\): "Your tickets for Embedded Evening"/,
+      );
 
       await run.stop(server);
     },
