@@ -266,13 +266,12 @@ describe(`embedded mode (no configuration), from a 0700 folder, as ${AS_ROOT ? '
         .expect(303);
 
       const mailDir = join(run.dataDir, 'mail');
-      const [file] = await eventually(
-        async () =>
-          existsSync(mailDir) &&
-          readdirSync(mailDir).filter((name) => name.endsWith('.eml')).length > 0 &&
-          readdirSync(mailDir).filter((name) => name.endsWith('.eml')),
-        { what: 'the confirmation .eml', timeoutMs: 30_000 },
-      );
+      const emlFiles = () =>
+        existsSync(mailDir) ? readdirSync(mailDir).filter((name) => name.endsWith('.eml')) : [];
+      const [file] = await eventually(() => Promise.resolve(emlFiles().length > 0 && emlFiles()), {
+        what: 'the confirmation .eml',
+        timeoutMs: 30_000,
+      });
       const mail = parseMail(readFileSync(join(mailDir, file)));
       expect(mail.subject).toBe('Your tickets for Embedded Evening');
       expect(mail.headers.to).toContain(EMAIL.toLowerCase());
