@@ -198,6 +198,7 @@ describe('payments: the webhook (POST /payments/webhook)', () => {
       expect(await outboxOf(testApp.dataSource, held.orderId)).toEqual([
         'ticket_availability:locked',
         'ticket_availability:unlocked',
+        'payment_notifications:expired',
         'payment_notifications:succeeded',
         'ticket_availability:sold',
       ]);
