@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { findViolations, lockStoreViolations } from './invariants';
 import { profile } from './profile';
 import { type ChaosLine, recordLine } from './report';
-import { answerViolations, type Outcome, Storm, summarize } from './storm';
+import { answerViolations, type BookedOrder, type Outcome, Storm, summarize } from './storm';
 import { type Buyer, type ChaosEvent } from './world';
 
 export interface StormResult {
@@ -30,6 +30,8 @@ export async function stormAround(
     allowNoAnswer = false,
     lockStoreWaitMs = 30_000,
     extraChecks = () => Promise.resolve([]),
+    onCreated,
+    paidOrderIds = () => [],
   }: {
     urls: string[];
     db: Pool;
@@ -39,10 +41,20 @@ export async function stormAround(
     redis?: Redis;
     allowNoAnswer?: boolean;
     lockStoreWaitMs?: number;
+    /** Run after the storm, before the invariants (waits for payments, holds to end). */
     extraChecks?: (storm: Storm) => Promise<string[]>;
+    onCreated?: (order: BookedOrder) => void;
+    /** Orders the payment provider took money for (read after extraChecks). */
+    paidOrderIds?: () => string[];
   },
 ): Promise<StormResult> {
-  const storm = new Storm({ urls, event, buyers, concurrency: profile.concurrency }).start();
+  const storm = new Storm({
+    urls,
+    event,
+    buyers,
+    concurrency: profile.concurrency,
+    onCreated,
+  }).start();
   let clearedAt: number | null = null;
   try {
     await storm.runFor(profile.leadMs);
@@ -56,7 +68,11 @@ export async function stormAround(
   const violations = [
     ...answerViolations(outcomes, { allowNoAnswer }),
     ...(await extraChecks(storm)),
-    ...(await findViolations(db, { eventIds: [event.id], created: storm.created })),
+    ...(await findViolations(db, {
+      eventIds: [event.id],
+      created: storm.created,
+      paidOrderIds: paidOrderIds(),
+    })),
     ...(redis ? await lockStoreViolations(redis, db, event.id, lockStoreWaitMs) : []),
   ];
   const line = summarize(fault, outcomes, violations, clearedAt);

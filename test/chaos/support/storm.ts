@@ -11,9 +11,15 @@ export interface Outcome {
   endedAt: number;
   retryAfter?: string;
   contentType?: string;
-  /** For a 201: the order and the ticket ids the answer lists. */
-  order?: { id: string; tickets: string[] };
+  /** For a 201: the order, the ticket ids the answer lists and its checkout link. */
+  order?: BookedOrder;
   error?: string;
+}
+
+export interface BookedOrder {
+  id: string;
+  tickets: string[];
+  checkoutUrl: string;
 }
 
 /** A booking the server answered 201, with what it said it holds. */
@@ -47,6 +53,8 @@ export class Storm {
       buyers: Buyer[];
       concurrency: number;
       maxQuantity?: number;
+      /** Called with every 201 (to pay some of them while the storm goes on). */
+      onCreated?: (order: BookedOrder) => void;
     },
   ) {
     if (options.urls.some((url) => !new URL(url).hostname.startsWith('127.'))) {
@@ -122,9 +130,16 @@ export class Storm {
         contentType: header(answer.headers['content-type']),
       };
       if (answer.statusCode === 201) {
-        const order = (JSON.parse(text) as { order: { id: string; tickets: { id: string }[] } })
-          .order;
-        outcome.order = { id: order.id, tickets: order.tickets.map((ticket) => ticket.id) };
+        const { order, checkoutUrl } = JSON.parse(text) as {
+          order: { id: string; tickets: { id: string }[] };
+          checkoutUrl: string;
+        };
+        outcome.order = {
+          id: order.id,
+          tickets: order.tickets.map((ticket) => ticket.id),
+          checkoutUrl,
+        };
+        this.options.onCreated?.(outcome.order);
       }
       return outcome;
     } catch (error) {
