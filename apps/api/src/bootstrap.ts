@@ -15,6 +15,17 @@ import { createValidationPipe } from './http/request-validation';
 import { addSecurityHeaders } from './http/security-headers';
 
 const BODY_LIMIT_BYTES = 100 * 1024;
+/**
+ * Slow and idle clients must not hold sockets: Fastify turns Node's request timeout and the
+ * socket inactivity timeout off by default, so a slowloris client (headers one byte at a
+ * time) or thousands of sockets opened and never used would stay for ever. The inactivity
+ * timeout must be the shorter one: Node's headers check otherwise keeps a socket that never
+ * sent a byte alive. It stays above STRIPE_TIMEOUT_MS's default, the longest call a request
+ * waits on.
+ */
+const IDLE_SOCKET_TIMEOUT_MS = 15_000;
+const HEADERS_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 function createAdapter(environment: Environment): FastifyAdapter {
@@ -22,6 +33,10 @@ function createAdapter(environment: Environment): FastifyAdapter {
     // Structured JSON logs (pino); every request's lines carry its reqId.
     logger: { level: environment.LOG_LEVEL },
     bodyLimit: BODY_LIMIT_BYTES,
+    connectionTimeout: IDLE_SOCKET_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    // Node checks those deadlines every connectionsCheckingInterval (30 s by default).
+    http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
     trustProxy: environment.TRUST_PROXY,
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];
