@@ -6,8 +6,8 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 
-export type Role = 'customer' | 'admin';
-export const ROLES: readonly Role[] = ['customer', 'admin'];
+export type Role = 'customer' | 'staff' | 'admin';
+export const ROLES: readonly Role[] = ['customer', 'staff', 'admin'];
 
 @Entity('users')
 export class User {
