@@ -20,10 +20,12 @@ export class AppProcess {
   private constructor(
     readonly port: number,
     private readonly env: Record<string, string>,
+    private readonly nodeArgs: string[],
   ) {}
 
-  static async start(env: Record<string, string>): Promise<AppProcess> {
-    const app = new AppProcess(await freePort(), env);
+  /** `nodeArgs` go to node before the server's script (e.g. `--require` a probe). */
+  static async start(env: Record<string, string>, nodeArgs: string[] = []): Promise<AppProcess> {
+    const app = new AppProcess(await freePort(), env, nodeArgs);
     await app.start();
     return app;
   }
@@ -38,7 +40,7 @@ export class AppProcess {
 
   async start(): Promise<void> {
     if (this.child) return;
-    const child = spawn(process.execPath, [SERVER_MAIN], {
+    const child = spawn(process.execPath, [...this.nodeArgs, SERVER_MAIN], {
       // Not the repository: no developer's .env is read.
       cwd: tmpdir(),
       env: {

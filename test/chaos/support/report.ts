@@ -12,8 +12,9 @@ export interface ChaosLine {
   violations: number;
   /** From the end of the fault to the first booking answered 201/409 again; null: none. */
   recoveryMs: number | null;
-  /** Slowest answer of the storm. */
+  /** Slowest answer of the storm, and slowest 503. */
   maxMs: number;
+  slowest503Ms?: number;
 }
 
 export const RESULTS_FILE_VARIABLE = 'CHAOS_RESULTS_FILE';
@@ -30,6 +31,7 @@ export function formatLine(line: ChaosLine): string {
     String(line.violations).padStart(10),
     recovery.padStart(9),
     `${line.maxMs} ms`.padStart(9),
+    (line.slowest503Ms ? `${line.slowest503Ms} ms` : '-').padStart(9),
   ].join(' | ');
 }
 
@@ -43,6 +45,7 @@ export const TABLE_HEADER = [
   'violations'.padStart(10),
   'recovery'.padStart(9),
   'slowest'.padStart(9),
+  'slow 503'.padStart(9),
 ].join(' | ');
 
 /** Prints the line now and keeps it for the table at the end of the run. */

@@ -41,6 +41,8 @@ const REFUSED_PAUSE_MS = 50;
 export class Storm {
   readonly outcomes: Outcome[] = [];
   private next = 0;
+  /** Buyers whose request got no answer (app down): they try again, as people would. */
+  private readonly retrying: number[] = [];
   private running = false;
   private workers: Promise<void>[] = [];
   private readonly agent: Agent;
@@ -85,7 +87,8 @@ export class Storm {
   /** Runs for `ms` (or until the buyers run out). */
   async runFor(ms: number): Promise<void> {
     const until = Date.now() + ms;
-    while (this.running && Date.now() < until && this.next < this.options.buyers.length) {
+    const hasBuyers = () => this.retrying.length > 0 || this.next < this.options.buyers.length;
+    while (this.running && Date.now() < until && hasBuyers()) {
       await delay(Math.min(100, until - Date.now()));
     }
   }
@@ -98,8 +101,8 @@ export class Storm {
 
   private async work(): Promise<void> {
     const { urls, event, buyers, maxQuantity = 3 } = this.options;
-    while (this.running && this.next < buyers.length) {
-      const index = this.next++;
+    while (this.running && (this.retrying.length > 0 || this.next < buyers.length)) {
+      const index = this.retrying.pop() ?? this.next++;
       const buyer = buyers[index];
       const type = event.ticketTypes[index % event.ticketTypes.length];
       const quantity = 1 + (index % maxQuantity);
@@ -108,7 +111,10 @@ export class Storm {
         quantity,
       });
       this.outcomes.push(outcome);
-      if (outcome.status === 0) await delay(REFUSED_PAUSE_MS);
+      if (outcome.status === 0) {
+        this.retrying.push(index);
+        await delay(REFUSED_PAUSE_MS);
+      }
     }
   }
 
@@ -152,28 +158,31 @@ function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Median time of the answers that did not wait on the fault (201 and 409). */
-export function baselineMs(outcomes: Outcome[]): number {
+/**
+ * The storm's own worst ordinary answer time: p99 of the answers that did not wait on the
+ * fault (201 and 409). On a shared, loaded machine that alone can exceed a second.
+ */
+export function ordinaryP99Ms(outcomes: Outcome[]): number {
   const times = outcomes
     .filter((outcome) => outcome.status === 201 || outcome.status === 409)
     .map((outcome) => outcome.endedAt - outcome.startedAt)
     .sort((a, b) => a - b);
-  return times.length > 0 ? times[Math.floor(times.length / 2)] : 0;
+  return times.length > 0 ? times[Math.floor(times.length * 0.99)] : 0;
 }
 
 /**
  * What the answers themselves break of the contract: anything but 201/409/503 (no answer at
- * all only while `allowNoAnswer`), a 503 without Retry-After or that waited more than
- * HANG_MS on the fault (over the storm's median answer time: the machine is shared and
- * loaded, and its ordinary latency is not the fault's), an error that is not problem+json,
- * a request the server left hanging.
+ * all only while `allowNoAnswer`), a 503 without Retry-After or that waited on the fault
+ * more than HANG_MS longer than the storm's slowest ordinary answers (the machine is shared
+ * and loaded: its own latency is not the fault's), an error that is not problem+json, a
+ * request the server left hanging.
  */
 export function answerViolations(
   outcomes: Outcome[],
   { allowNoAnswer = false }: { allowNoAnswer?: boolean } = {},
 ): string[] {
   const violations: string[] = [];
-  const limitMs = HANG_MS + baselineMs(outcomes);
+  const limitMs = HANG_MS + ordinaryP99Ms(outcomes);
   for (const outcome of outcomes) {
     const ms = outcome.endedAt - outcome.startedAt;
     if (outcome.status === 0) {
@@ -220,5 +229,9 @@ export function summarize(
     violations: violations.length,
     recoveryMs: answeredAfter.length > 0 ? Math.min(...answeredAfter) : null,
     maxMs: Math.max(0, ...outcomes.map((outcome) => outcome.endedAt - outcome.startedAt)),
+    slowest503Ms: Math.max(
+      0,
+      ...outcomes.filter((o) => o.status === 503).map((o) => o.endedAt - o.startedAt),
+    ),
   };
 }
