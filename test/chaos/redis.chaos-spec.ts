@@ -110,8 +110,8 @@ describe('chaos: Redis faults during a booking storm', () => {
     '%s mid-storm',
     async (fault, inject) => {
       const { outcomes } = await scenario(fault, inject);
-      if (fault !== 'redis FLUSHALL') {
-        // The fault made bookings wait on Redis: some were refused, fast, with 503.
+      if (fault !== 'redis FLUSHALL' && fault !== 'redis restart') {
+        // Redis was away for seconds: some bookings were refused, fast, with 503.
         expect(outcomes.some((outcome) => outcome.status === 503)).toBe(true);
       }
     },
