@@ -21,8 +21,10 @@ const BODY_LIMIT_BYTES = 100 * 1024;
  * time) or thousands of sockets opened and never used would stay for ever. The inactivity
  * timeout must be the shorter one: Node's headers check otherwise keeps a socket that never
  * sent a byte alive. It stays above STRIPE_TIMEOUT_MS's default, the longest call a request
- * waits on.
+ * waits on, and above the keep-alive timeout that clients are told (`Keep-Alive: timeout=`),
+ * so that the server never cuts a kept-alive socket a client is about to reuse.
  */
+const KEEP_ALIVE_TIMEOUT_MS = 10_000;
 const IDLE_SOCKET_TIMEOUT_MS = 15_000;
 const HEADERS_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -33,6 +35,7 @@ function createAdapter(environment: Environment): FastifyAdapter {
     // Structured JSON logs (pino); every request's lines carry its reqId.
     logger: { level: environment.LOG_LEVEL },
     bodyLimit: BODY_LIMIT_BYTES,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     connectionTimeout: IDLE_SOCKET_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
     // Node checks those deadlines every connectionsCheckingInterval (30 s by default).
