@@ -6,6 +6,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 
+/** `staff` checks tickets in at the door; `admin` may do everything staff may. */
 export type Role = 'customer' | 'staff' | 'admin';
 export const ROLES: readonly Role[] = ['customer', 'staff', 'admin'];
 
