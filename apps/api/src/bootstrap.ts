@@ -7,7 +7,11 @@ import type { TestingModule } from '@nestjs/testing';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
+import type Redis from 'ioredis';
 import type { Environment } from '@app/config';
+import { Metrics } from '@app/metrics';
+import { SocketIoAdapter } from '@app/realtime';
 import { AppModule } from './app.module';
 import { PinoNestLogger } from './http/pino-nest-logger';
 import { ProblemDetailsFilter, sendFrameworkProblem } from './http/problem-details.filter';
@@ -48,20 +52,35 @@ async function configure(app: NestFastifyApplication): Promise<NestFastifyApplic
     done();
   });
   addSecurityHeaders(fastify);
+  const metrics = app.get(Metrics);
+  // The route's template (not the URL) keeps the label set small.
+  fastify.addHook('onResponse', (request, reply, done) => {
+    metrics.observeHttp(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime);
+    done();
+  });
   const origins = config
     .get('CORS_ORIGINS', { infer: true })
     .split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
   app.enableCors({ origin: origins.length > 0 ? origins : false });
+  app.useWebSocketAdapter(new SocketIoAdapter(app, origins, optionalRedis(app)));
   app.setGlobalPrefix('api/v1', {
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },
       { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
+      { path: 'admin', method: RequestMethod.GET },
+      { path: 'admin/dashboard.js', method: RequestMethod.GET },
+      { path: 'admin/dashboard.css', method: RequestMethod.GET },
     ],
   });
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalFilters(
+    new ProblemDetailsFilter((error) => {
+      if (error.code === 'booking.sold_out') metrics.soldOutAnswers.inc();
+    }),
+  );
 
   const document = SwaggerModule.createDocument(
     app,
@@ -79,6 +98,14 @@ async function configure(app: NestFastifyApplication): Promise<NestFastifyApplic
   await app.init();
   await fastify.ready();
   return app;
+}
+
+function optionalRedis(app: NestFastifyApplication): Redis | undefined {
+  try {
+    return app.get<Redis>(getRedisConnectionToken(), { strict: false });
+  } catch {
+    return undefined; // no REDIS_URL: sockets of this one instance only
+  }
 }
 
 /** The production server: the root module built from the validated environment. */

@@ -1,1 +1,5 @@
+export * from './consumed-messages';
+export * from './message-bus';
 export * from './outbox-message';
+export * from './outbox-relay';
+export * from './outbox.module';
