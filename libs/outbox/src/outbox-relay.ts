@@ -70,9 +70,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
 
   private publishBatch(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
+      // Ordered by the bigint column (not the text output of the same name), through the index.
       const rows: OutboxRow[] = await manager.query(
         `SELECT id::text, topic, payload, created_at AS "createdAt" FROM outbox
-         WHERE published_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+         WHERE published_at IS NULL ORDER BY outbox.id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
       );
       if (rows.length === 0) return 0;
       const availabilityOf = await this.availability.ofEvents(
