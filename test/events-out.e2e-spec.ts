@@ -122,7 +122,11 @@ describe('events out: one message per change on the right stream', () => {
     const { availability, payments } = await published(held.orderId, 2);
 
     expect(availability.map((m) => m.type)).toEqual(['locked', 'sold']);
-    expect(availability[1]).toMatchObject({ eventId: event.id, orderId: held.orderId, quantity: 2 });
+    expect(availability[1]).toMatchObject({
+      eventId: event.id,
+      orderId: held.orderId,
+      quantity: 2,
+    });
     expect(availability[1].ticketTypes[0].sold).toBeGreaterThanOrEqual(2);
     expect(payments).toEqual([
       {
@@ -169,13 +173,20 @@ describe('events out: one message per change on the right stream', () => {
     const { availability, payments } = await published(held.orderId, 2);
 
     expect(availability.map((m) => m.type)).toEqual(['locked', 'unlocked']);
-    expect(availability[1]).toMatchObject({ orderId: held.orderId, quantity: 4, reason: 'expired' });
+    expect(availability[1]).toMatchObject({
+      orderId: held.orderId,
+      quantity: 4,
+      reason: 'expired',
+    });
     expect(payments).toEqual([]);
     await eventually(async () => {
       const last = (await messagesOfOrder(redis, 'ticket_availability', held.orderId)).at(-1)!;
       const now = await countsOfType(event.ticketTypes[0].id);
       // No other change of the event is in flight: the message's counts are the database's.
-      return JSON.stringify(last.ticketTypes[0]) === JSON.stringify({ id: event.ticketTypes[0].id, ...now });
+      return (
+        JSON.stringify(last.ticketTypes[0]) ===
+        JSON.stringify({ id: event.ticketTypes[0].id, ...now })
+      );
     });
   });
 
@@ -190,7 +201,11 @@ describe('events out: one message per change on the right stream', () => {
     const { availability, payments } = await published(held.orderId, 3);
 
     expect(availability.map((m) => m.type)).toEqual(['locked', 'sold', 'unlocked']);
-    expect(availability[2]).toMatchObject({ orderId: held.orderId, quantity: 2, reason: 'refunded' });
+    expect(availability[2]).toMatchObject({
+      orderId: held.orderId,
+      quantity: 2,
+      reason: 'refunded',
+    });
     expect(payments.map((m) => m.type)).toEqual(['succeeded', 'refunded']);
     expect(payments[1]).toMatchObject({ orderId: held.orderId, amount: 5000, currency: 'usd' });
   });

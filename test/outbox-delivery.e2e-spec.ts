@@ -134,7 +134,9 @@ describe('outbox delivery: nothing lost, nothing applied twice', () => {
       return row.published;
     });
     // Both deliveries consumed (nothing pending), one effect.
-    await eventually(async () => (await redis.xpending('ticket_availability', PROBE_GROUP))[0] === 0);
+    await eventually(
+      async () => (await redis.xpending('ticket_availability', PROBE_GROUP))[0] === 0,
+    );
     expect(await appliedOf(shown.id)).toEqual([{ outboxId, instance: expect.any(String) }]);
   });
 
@@ -157,7 +159,9 @@ describe('outbox delivery: nothing lost, nothing applied twice', () => {
     expect(consumerFaults.failNext).toBe(0);
     expect(applied).toEqual([{ outboxId, instance: expect.any(String) }]);
     expect(await onStream(shown.id)).toEqual([outboxId]);
-    await eventually(async () => (await redis.xpending('ticket_availability', PROBE_GROUP))[0] === 0);
+    await eventually(
+      async () => (await redis.xpending('ticket_availability', PROBE_GROUP))[0] === 0,
+    );
   });
 
   it('two instances, relays and consumers in both: every message once on the stream and applied once', async () => {
@@ -179,7 +183,9 @@ describe('outbox delivery: nothing lost, nothing applied twice', () => {
       what: 'every message applied',
       timeoutMs: 20_000,
     });
-    await eventually(async () => (await redis.xpending('ticket_availability', PROBE_GROUP))[0] === 0);
+    await eventually(
+      async () => (await redis.xpending('ticket_availability', PROBE_GROUP))[0] === 0,
+    );
     const applied = await appliedOf(shown.id);
     expect(applied.map((row) => row.outboxId)).toEqual(outboxIds);
     expect((await onStream(shown.id)).sort()).toEqual([...outboxIds].sort());

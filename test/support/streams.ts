@@ -1,11 +1,17 @@
 import Redis from 'ioredis';
-import type { OutboxTopic, PublishedMessage } from '@app/outbox';
+import type { OutboxTopic, TicketTypeCounts } from '@app/outbox';
 import type { TestApp } from './test-app';
 
 export interface StreamEntry {
   /** The stream entry's id. */
   id: string;
-  message: PublishedMessage & Record<string, unknown>;
+  /** Any topic's message: the fields common to all, the others loosely typed. */
+  message: {
+    outboxId: string;
+    at: string;
+    ticketTypes: TicketTypeCounts[];
+    [field: string]: unknown;
+  };
 }
 
 /** A client of the test's own Redis database (the one the app publishes to). */

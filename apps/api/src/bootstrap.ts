@@ -55,7 +55,12 @@ async function configure(app: NestFastifyApplication): Promise<NestFastifyApplic
   const metrics = app.get(Metrics);
   // The route's template (not the URL) keeps the label set small.
   fastify.addHook('onResponse', (request, reply, done) => {
-    metrics.observeHttp(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime);
+    metrics.observeHttp(
+      request.method,
+      request.routeOptions.url,
+      reply.statusCode,
+      reply.elapsedTime,
+    );
     done();
   });
   const origins = config

@@ -46,7 +46,8 @@ export class SalesMinuteView {
 export class AdminStatsView {
   @ApiProperty({
     type: [EventStatsView],
-    description: 'Events from 24 hours ago on (so the door counts of a running event show), soonest first',
+    description:
+      'Events from 24 hours ago on (so the door counts of a running event show), soonest first',
   })
   events!: EventStatsView[];
 

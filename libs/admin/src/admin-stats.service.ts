@@ -66,6 +66,9 @@ export class AdminStatsService {
          AND o.updated_at >= minutes.minute AND o.updated_at < minutes.minute + interval '1 minute'
        GROUP BY minutes.minute ORDER BY minutes.minute`,
     );
-    return rows.map((row) => ({ minute: new Date(row.minute).toISOString(), tickets: row.tickets }));
+    return rows.map((row) => ({
+      minute: new Date(row.minute).toISOString(),
+      tickets: row.tickets,
+    }));
   }
 }

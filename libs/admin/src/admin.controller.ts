@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, Get, Header } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Public, Roles } from '@app/auth';
 import { ApiProblems } from '@app/common';
 import { AdminStatsView } from './admin-stats.dto';
@@ -48,7 +42,9 @@ export class DashboardController {
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Cache-Control', 'no-cache')
-  @ApiOperation({ summary: 'The live sales dashboard (an HTML page; its data needs an admin login)' })
+  @ApiOperation({
+    summary: 'The live sales dashboard (an HTML page; its data needs an admin login)',
+  })
   @ApiProduces('text/html')
   @ApiOkResponse({ description: 'The dashboard page', schema: { type: 'string' } })
   dashboard(): string {

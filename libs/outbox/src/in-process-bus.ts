@@ -13,6 +13,7 @@ type AnyHandler = (message: PublishedMessage) => Promise<void>;
 export class InProcessMessageBus extends MessageBus {
   private readonly logger = new Logger('MessageBus');
   private readonly groups = new Map<OutboxTopic, Map<string, AnyHandler>>();
+  private followers = 0;
 
   publish(publications: Publication[]): Promise<void> {
     return this.deliver(publications);
@@ -24,6 +25,11 @@ export class InProcessMessageBus extends MessageBus {
     this.groups.set(topic, groups);
   }
 
+  /** One instance: following is consuming in a group of its own. */
+  follow<T extends OutboxTopic>(topic: T, handler: MessageHandler<T>): void {
+    this.consume(topic, `follower-${this.followers++}`, handler);
+  }
+
   private async deliver(publications: Publication[]): Promise<void> {
     let failures = 0;
     for (const { topic, message } of publications) {
@@ -32,10 +38,13 @@ export class InProcessMessageBus extends MessageBus {
           await handler(message);
         } catch (error) {
           failures += 1;
-          this.logger.error(`Consumer ${group} of ${topic} failed on ${message.outboxId}: ${String(error)}`);
+          this.logger.error(
+            `Consumer ${group} of ${topic} failed on ${message.outboxId}: ${String(error)}`,
+          );
         }
       }
     }
-    if (failures > 0) throw new Error(`${failures} message(s) were not handled; they will come again`);
+    if (failures > 0)
+      throw new Error(`${failures} message(s) were not handled; they will come again`);
   }
 }

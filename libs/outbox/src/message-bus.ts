@@ -1,7 +1,9 @@
 import type { OutboxMessage, OutboxTopic, PublishedMessage } from './outbox-message';
 
 /** A message of `topic` as consumers receive it. */
-export type MessageOf<T extends OutboxTopic> = PublishedMessage<Extract<OutboxMessage, { topic: T }>>;
+export type MessageOf<T extends OutboxTopic> = PublishedMessage<
+  Extract<OutboxMessage, { topic: T }>
+>;
 
 export type MessageHandler<T extends OutboxTopic> = (message: MessageOf<T>) => Promise<void>;
 
@@ -27,4 +29,11 @@ export abstract class MessageBus {
     group: string,
     handler: MessageHandler<T>,
   ): void;
+
+  /**
+   * Every instance's handler gets every message published while it runs (a broadcast, no
+   * group): for state each instance keeps for its own clients. Nothing is acknowledged or
+   * delivered again, so the handler must cope with a missed message (re-read the state).
+   */
+  abstract follow<T extends OutboxTopic>(topic: T, handler: MessageHandler<T>): void;
 }

@@ -16,7 +16,9 @@ export function createMessageBus(
   redis?: Redis,
 ): MessageBus {
   if (!redis) {
-    new Logger('MessageBus').warn('REDIS_URL is not set: outbox messages go through an in-process bus');
+    new Logger('MessageBus').warn(
+      'REDIS_URL is not set: outbox messages go through an in-process bus',
+    );
     return new InProcessMessageBus();
   }
   return new RedisStreamBus(redis, {

@@ -1,11 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { MessageBus, type MessageHandler, type Publication } from './message-bus';
 import type { OutboxTopic, PublishedMessage } from './outbox-message';
@@ -33,15 +29,12 @@ type StreamEntry = [id: string, fields: string[]];
  * message once its handler succeeded, and claims with XAUTOCLAIM what any consumer of the
  * group left unacknowledged for `claimIdleMs` (a dead instance, a failed handler).
  */
-export class RedisStreamBus
-  extends MessageBus
-  implements OnApplicationBootstrap, OnModuleDestroy
-{
+export class RedisStreamBus extends MessageBus implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('MessageBus');
   private readonly consumerName = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  private readonly registrations: { topic: OutboxTopic; group: string; handler: AnyHandler }[] =
-    [];
-  private readonly consumers: StreamConsumer[] = [];
+  private readonly registrations: { topic: OutboxTopic; group: string; handler: AnyHandler }[] = [];
+  private readonly followings: { topic: OutboxTopic; handler: AnyHandler }[] = [];
+  private readonly consumers: (StreamConsumer | StreamFollower)[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -74,28 +67,43 @@ export class RedisStreamBus
     this.registrations.push({ topic, group, handler: handler as AnyHandler });
   }
 
+  follow<T extends OutboxTopic>(topic: T, handler: MessageHandler<T>): void {
+    this.followings.push({ topic, handler: handler as AnyHandler });
+  }
+
   onApplicationBootstrap(): void {
     for (const { topic, group, handler } of this.registrations) {
-      // Blocking reads need a connection of their own, without the shared client's timeout.
-      // While Redis is away its commands wait for the reconnection.
-      const connection = this.redis.duplicate({
-        commandTimeout: undefined,
-        enableAutoPipelining: false,
-        enableOfflineQueue: true,
-        maxRetriesPerRequest: null,
-      });
-      const consumer = new StreamConsumer(
-        connection,
-        topic,
-        group,
-        this.consumerName,
-        handler,
-        this.options.claimIdleMs,
-        this.logger,
+      this.consumers.push(
+        new StreamConsumer(
+          this.blockingConnection(),
+          topic,
+          group,
+          this.consumerName,
+          handler,
+          this.options.claimIdleMs,
+          this.logger,
+        ),
       );
-      consumer.start();
-      this.consumers.push(consumer);
     }
+    for (const { topic, handler } of this.followings) {
+      this.consumers.push(
+        new StreamFollower(this.blockingConnection(), topic, handler, this.logger),
+      );
+    }
+    for (const consumer of this.consumers) consumer.start();
+  }
+
+  /**
+   * Blocking reads need a connection of their own, without the shared client's timeout.
+   * While Redis is away its commands wait for the reconnection.
+   */
+  private blockingConnection(): Redis {
+    return this.redis.duplicate({
+      commandTimeout: undefined,
+      enableAutoPipelining: false,
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -223,6 +231,66 @@ class StreamConsumer {
         Number(info.idle) > FORGET_CONSUMER_AFTER_MS
       ) {
         await this.redis.xgroup('DELCONSUMER', this.topic, this.group, String(info.name));
+      }
+    }
+  }
+}
+
+/** Reads a stream from its end on, with XREAD (no group): every instance sees every message. */
+class StreamFollower {
+  private stopped = false;
+  private inHand?: Promise<void>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly topic: OutboxTopic,
+    private readonly handler: AnyHandler,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    void this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.redis.disconnect();
+    await this.inHand?.catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    let lastId: string | undefined;
+    while (!this.stopped) {
+      try {
+        // From the newest entry on (after a Redis restart, from the start of the new stream).
+        lastId ??= (await this.redis.xrevrange(this.topic, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+        const reply = (await this.redis.xread(
+          'COUNT',
+          READ_COUNT,
+          'BLOCK',
+          BLOCK_MS,
+          'STREAMS',
+          this.topic,
+          lastId,
+        )) as [string, StreamEntry[]][] | null;
+        for (const [, entries] of reply ?? []) {
+          for (const [id, fields] of entries) {
+            lastId = id;
+            const message = fieldsToMessage(fields);
+            if (!message || this.stopped) continue;
+            this.inHand = this.handler(message);
+            await this.inHand.catch((error: unknown) =>
+              this.logger.error(
+                `Follower of ${this.topic} failed on ${message.outboxId}: ${String(error)}`,
+              ),
+            );
+          }
+        }
+      } catch (error) {
+        if (this.stopped) break;
+        lastId = undefined;
+        this.logger.warn(`Following ${this.topic} failed: ${String(error)}`);
+        await delay(RETRY_AFTER_ERROR_MS);
       }
     }
   }

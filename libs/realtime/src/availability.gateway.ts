@@ -92,7 +92,10 @@ export class AvailabilityGateway implements OnGatewayConnection, OnGatewayDiscon
     @MessageBody() { eventId }: AvailabilitySubscription,
   ): Promise<void> {
     if (socket.rooms.size > MAX_SUBSCRIPTIONS)
-      throw new WsException({ status: 'error', message: `At most ${MAX_SUBSCRIPTIONS} events at once.` });
+      throw new WsException({
+        status: 'error',
+        message: `At most ${MAX_SUBSCRIPTIONS} events at once.`,
+      });
     const snapshot = await this.availability.of(eventId);
     if (!snapshot) throw new WsException({ status: 'error', message: `No event ${eventId}.` });
     await socket.join(eventRoom(eventId));
@@ -107,9 +110,14 @@ export class AvailabilityGateway implements OnGatewayConnection, OnGatewayDiscon
     await socket.leave(eventRoom(eventId));
   }
 
-  /** To every subscriber of the event, on every instance (through the Redis adapter). */
-  broadcast(snapshot: EventAvailabilitySnapshot): void {
-    this.namespace.to(eventRoom(snapshot.eventId)).emit('availability', snapshot);
+  /** Whether a socket of this instance watches the event. */
+  isWatched(eventId: string): boolean {
+    return (this.namespace.adapter.rooms.get(eventRoom(eventId))?.size ?? 0) > 0;
+  }
+
+  /** To this instance's subscribers of the event (each instance serves its own). */
+  broadcastLocally(snapshot: EventAvailabilitySnapshot): void {
+    this.namespace.local.to(eventRoom(snapshot.eventId)).emit('availability', snapshot);
   }
 
   /** To every socket of this user, on every instance (e.g. `waitlist_offer`). */
