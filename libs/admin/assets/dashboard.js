@@ -284,13 +284,18 @@
     });
     $('total-sold').textContent = number.format(sold);
     $('total-locked').textContent = number.format(locked);
-    $('total-revenue').textContent =
+    var revenueTile = $('total-revenue');
+    revenueTile.replaceChildren.apply(
+      revenueTile,
       revenue.size === 0
-        ? '–'
+        ? [document.createTextNode('–')]
         : Array.from(revenue, function (entry) {
-            return money(entry[1], entry[0]);
-          }).join(' · ');
-    $('total-people').textContent = number.format(waitlist) + ' · ' + number.format(checkedIn);
+            return el('div', '', money(entry[1], entry[0]));
+          }),
+    );
+    revenueTile.classList.toggle('multi', revenue.size > 1);
+    $('total-waitlist').textContent = number.format(waitlist);
+    $('total-checked-in').textContent = number.format(checkedIn);
   }
 
   function renderSparkline() {
@@ -304,6 +309,7 @@
       return a + b;
     }, 0);
     $('spark-total').textContent = number.format(total);
+    $('spark-peak').textContent = number.format(Math.max.apply(null, values.concat([0])));
     var width = 600;
     var height = 80;
     var top = Math.max.apply(null, values.concat([1]));
