@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import { MessageBus, type MessageHandler, type Publication } from './message-bus';
 import type { OutboxTopic, PublishedMessage } from './outbox-message';
 
+const REMEMBERED = 10_000;
+
 type AnyHandler = (message: PublishedMessage) => Promise<void>;
 
 /**
@@ -14,6 +16,11 @@ export class InProcessMessageBus extends MessageBus {
   private readonly logger = new Logger('MessageBus');
   private readonly groups = new Map<OutboxTopic, Map<string, AnyHandler>>();
   private followers = 0;
+  /**
+   * Recent (group, outboxId) pairs handled: when one group's failure makes the relay publish
+   * a batch again, the groups that handled it already are not given it twice.
+   */
+  private readonly handled = new Set<string>();
 
   publish(publications: Publication[]): Promise<void> {
     return this.deliver(publications);
@@ -34,8 +41,11 @@ export class InProcessMessageBus extends MessageBus {
     let failures = 0;
     for (const { topic, message } of publications) {
       for (const [group, handler] of this.groups.get(topic) ?? []) {
+        const key = `${group}:${message.outboxId}`;
+        if (this.handled.has(key)) continue;
         try {
           await handler(message);
+          this.remember(key);
         } catch (error) {
           failures += 1;
           this.logger.error(
@@ -46,5 +56,11 @@ export class InProcessMessageBus extends MessageBus {
     }
     if (failures > 0)
       throw new Error(`${failures} message(s) were not handled; they will come again`);
+  }
+
+  private remember(key: string): void {
+    this.handled.add(key);
+    // A Set iterates in insertion order: drop the oldest.
+    if (this.handled.size > REMEMBERED) this.handled.delete(this.handled.values().next().value!);
   }
 }
