@@ -8,6 +8,17 @@ import { payWithSimulator } from './support/simulator';
 import { createUser, startTestApp, type TestApp, type TestUser } from './support/test-app';
 
 const PASSWORD = 'correct horse battery';
+
+/** The browser globals the page scripts below use (the project compiles without DOM types). */
+interface Browser$ {
+  sessionStorage: { length: number };
+  localStorage: { length: number };
+  marker?: number;
+  document: {
+    querySelector(selector: string): { textContent: string | null } | null;
+    documentElement: { scrollWidth: number; clientWidth: number };
+  };
+}
 /** Where the test leaves its screenshots (ignored by git; docs/dashboard.png is one of them). */
 const SCREENSHOTS = join(ROOT, '.data', 'test', 'screenshots');
 
@@ -89,10 +100,14 @@ describe('GET /admin (the live dashboard, in Chromium)', () => {
     await page.waitForSelector(`tr[data-event-id="${headliner.id}"]`);
     await page.waitForSelector('#live[data-state="on"]');
     expect(await cell(page, headliner.id, 'sold').textContent()).toBe('0');
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(
+      await page.evaluate(() => (globalThis as unknown as Browser$).sessionStorage.length),
+    ).toBe(1);
+    expect(await page.evaluate(() => (globalThis as unknown as Browser$).localStorage.length)).toBe(
+      0,
+    );
     // Marks this document: a reload would lose it.
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await page.evaluate(() => ((globalThis as unknown as Browser$).marker = 42));
 
     const buyers = await createBuyers(testApp, 5);
     const held = await Promise.all(
@@ -105,15 +120,17 @@ describe('GET /admin (the live dashboard, in Chromium)', () => {
     );
     await page.waitForFunction(
       (id) =>
-        document.querySelector(`tr[data-event-id="${id}"] td[data-key="locked"]`)?.textContent ===
-        '10',
+        (globalThis as unknown as Browser$).document.querySelector(
+          `tr[data-event-id="${id}"] td[data-key="locked"]`,
+        )?.textContent === '10',
       headliner.id,
     );
     for (const order of held.slice(0, 3)) await payWithSimulator(testApp, order.body.checkoutUrl);
     await page.waitForFunction(
       (id) =>
-        document.querySelector(`tr[data-event-id="${id}"] td[data-key="sold"]`)?.textContent ===
-        '6',
+        (globalThis as unknown as Browser$).document.querySelector(
+          `tr[data-event-id="${id}"] td[data-key="sold"]`,
+        )?.textContent === '6',
       headliner.id,
     );
     expect(await cell(page, headliner.id, 'locked').textContent()).toBe('4');
@@ -121,12 +138,12 @@ describe('GET /admin (the live dashboard, in Chromium)', () => {
     // Revenue follows shortly after (from the stats): 2 VIP + 4 GA.
     await page.waitForFunction(
       (id) =>
-        document
+        (globalThis as unknown as Browser$).document
           .querySelector(`tr[data-event-id="${id}"] td[data-key="revenue"]`)
           ?.textContent?.includes('480'),
       headliner.id,
     );
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    expect(await page.evaluate(() => (globalThis as unknown as Browser$).marker)).toBe(42);
     expect(Number((await page.textContent('#spark-total'))?.replace(/\D/g, ''))).toBe(18);
     expect(await page.locator('#sparkline path.line').count()).toBe(1);
 
@@ -139,9 +156,10 @@ describe('GET /admin (the live dashboard, in Chromium)', () => {
     const { page, problems } = await openDashboard({ width: 390, height: 844 });
     await signIn(page, admin.email);
     await page.waitForSelector(`tr[data-event-id="${headliner.id}"]`);
-    const overflow = await page.evaluate(
-      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-    );
+    const overflow = await page.evaluate(() => {
+      const { documentElement } = (globalThis as unknown as Browser$).document;
+      return documentElement.scrollWidth - documentElement.clientWidth;
+    });
     expect(overflow).toBeLessThanOrEqual(0);
     expect(await page.isVisible('#events thead')).toBe(false);
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-phone.png'), fullPage: true });
@@ -154,13 +172,18 @@ describe('GET /admin (the live dashboard, in Chromium)', () => {
     await signIn(page, customer.email);
     await page.waitForSelector('#login-error:not([hidden])');
     expect(await page.textContent('#login-error')).toContain('not an admin');
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(
+      await page.evaluate(() => (globalThis as unknown as Browser$).sessionStorage.length),
+    ).toBe(0);
 
     await page.fill('#email', admin.email);
     await page.fill('#password', 'wrong password!');
     await page.click('#login-submit');
     await page.waitForFunction(
-      () => !document.querySelector('#login-error')?.textContent?.includes('not an admin'),
+      () =>
+        !(globalThis as unknown as Browser$).document
+          .querySelector('#login-error')
+          ?.textContent?.includes('not an admin'),
     );
     expect(await page.textContent('#login-error')).toMatch(/\S/);
     expect(await page.isVisible('#dashboard')).toBe(false);

@@ -40,7 +40,7 @@ describe('events out without Redis (in-process bus)', () => {
     socket = io(`${testApp.url}/availability`, { transports: ['websocket'], reconnection: false });
     socket.on('availability', (message: (typeof received)[number]) => received.push(message));
     socket.emit('subscribe', { eventId: event.id });
-    await eventually(async () => received.length === 1);
+    await eventually(() => received.length === 1);
 
     // The first delivery fails: the relay publishes again, the consumer applies it once.
     faults.failNext = 1;
@@ -50,7 +50,7 @@ describe('events out without Redis (in-process bus)', () => {
       quantity: 2,
     }).expect(201);
 
-    await eventually(async () => received.at(-1)?.ticketTypes[0].locked === 2, {
+    await eventually(() => received.at(-1)?.ticketTypes[0].locked === 2, {
       what: 'the socket update',
     });
     const applied = await eventually(async () => {

@@ -100,7 +100,7 @@ describe('real-time availability (socket.io)', () => {
     const watcher = await watch(a);
     watcher.socket.emit('subscribe', { eventId: event.id });
     const [snapshot] = await eventually(
-      async () => watcher.of(event.id).length > 0 && watcher.of(event.id),
+      () => watcher.of(event.id).length > 0 && watcher.of(event.id),
     );
     expect(snapshot).toEqual({
       eventId: event.id,
@@ -127,7 +127,7 @@ describe('real-time availability (socket.io)', () => {
     ];
     for (const payload of bad) watcher.socket.emit('subscribe', payload);
     watcher.socket.emit('unsubscribe', { eventId: 7 });
-    await eventually(async () => watcher.exceptions.length >= bad.length + 1, {
+    await eventually(() => watcher.exceptions.length >= bad.length + 1, {
       what: 'an exception per bad message',
     });
     expect(watcher.exceptions).toHaveLength(bad.length + 1);
@@ -144,7 +144,7 @@ describe('real-time availability (socket.io)', () => {
     // Still connected and serving.
     expect(watcher.socket.connected).toBe(true);
     watcher.socket.emit('subscribe', { eventId: event.id });
-    await eventually(async () => watcher.of(event.id).length === 1);
+    await eventually(() => watcher.of(event.id).length === 1);
   });
 
   it('200 parallel bookings: the last message equals the database, far fewer messages than bookings', async () => {
@@ -153,7 +153,7 @@ describe('real-time availability (socket.io)', () => {
     });
     const watcher = await watch(a);
     watcher.socket.emit('subscribe', { eventId: event.id });
-    await eventually(async () => watcher.of(event.id).length === 1);
+    await eventually(() => watcher.of(event.id).length === 1);
 
     const buyers = await createBuyers(a, 200);
     const answers = await Promise.all(
@@ -169,8 +169,7 @@ describe('real-time availability (socket.io)', () => {
       { id: event.ticketTypes[0].id, available: 1000 - held, locked: held, sold: 0 },
     ]);
     await eventually(
-      async () =>
-        JSON.stringify(watcher.of(event.id).at(-1)?.ticketTypes) === JSON.stringify(expected),
+      () => JSON.stringify(watcher.of(event.id).at(-1)?.ticketTypes) === JSON.stringify(expected),
       { what: 'the last message to equal the database', timeoutMs: 15_000 },
     );
     const messages = watcher.of(event.id);
@@ -185,14 +184,14 @@ describe('real-time availability (socket.io)', () => {
     });
     const onB = await watch(b);
     onB.socket.emit('subscribe', { eventId: event.id });
-    await eventually(async () => onB.of(event.id).length === 1);
+    await eventually(() => onB.of(event.id).length === 1);
 
     const [buyer] = await createBuyers(a, 1);
     await book(a, buyer, event.id, { ticketTypeId: event.ticketTypes[0].id, quantity: 3 }).expect(
       201,
     );
     const update = await eventually(
-      async () => onB.of(event.id).find((m) => m.ticketTypes[0].locked === 3),
+      () => onB.of(event.id).find((m) => m.ticketTypes[0].locked === 3),
       { what: 'the booking through A on B' },
     );
     expect(update.ticketTypes).toEqual([
@@ -204,14 +203,12 @@ describe('real-time availability (socket.io)', () => {
     const seen = onB.of(event.id).length;
     const watcherOnA = await watch(a);
     watcherOnA.socket.emit('subscribe', { eventId: event.id });
-    await eventually(async () => watcherOnA.of(event.id).length === 1);
+    await eventually(() => watcherOnA.of(event.id).length === 1);
     const [other] = await createBuyers(a, 1);
     await book(a, other, event.id, { ticketTypeId: event.ticketTypes[0].id, quantity: 1 }).expect(
       201,
     );
-    await eventually(async () =>
-      watcherOnA.of(event.id).some((m) => m.ticketTypes[0].locked === 4),
-    );
+    await eventually(() => watcherOnA.of(event.id).some((m) => m.ticketTypes[0].locked === 4));
     expect(onB.of(event.id)).toHaveLength(seen);
   });
 
@@ -228,12 +225,12 @@ describe('real-time availability (socket.io)', () => {
 
     const offer = { entryId: 'e1', orderId: 'o1', expiresAt: new Date().toISOString() };
     a.app.get(AvailabilityGateway).notifyUser(buyer.id, 'waitlist_offer', offer);
-    await eventually(async () => offers.length === 1, { what: 'the offer on instance B' });
+    await eventually(() => offers.length === 1, { what: 'the offer on instance B' });
     expect(offers).toEqual([offer]);
     expect(othersOffers).toEqual([]);
 
     const forged = await watch(a, 'not-a-token');
-    await eventually(async () => forged.exceptions.length === 1);
+    await eventually(() => forged.exceptions.length === 1);
     expect(forged.exceptions[0].message).toMatch(/token/);
     expect(forged.socket.connected).toBe(true);
   });

@@ -8,7 +8,7 @@ export async function payWithSimulator(testApp: TestApp, checkoutUrl: string): P
     .get(`${link.pathname}${link.search}`)
     .redirects(0)
     .expect(303);
-  const page = new URL(toSession.headers.location as string);
+  const page = new URL(toSession.headers.location);
   await testApp
     .http()
     .post(`${page.pathname}/pay`)

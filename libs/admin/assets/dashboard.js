@@ -44,7 +44,7 @@
     try {
       var body = await response.json();
       return body.detail || fallback;
-    } catch (error) {
+    } catch {
       return fallback;
     }
   }
@@ -68,7 +68,7 @@
       sessionStorage.setItem(TOKEN_KEY, body.accessToken);
       $('password').value = '';
       await start();
-    } catch (error) {
+    } catch {
       showLogin('The server cannot be reached.');
     } finally {
       submit.disabled = false;
@@ -199,7 +199,7 @@
         style: 'currency',
         currency: currency.toUpperCase(),
       }).format(minor / 100);
-    } catch (error) {
+    } catch {
       return (minor / 100).toFixed(2) + ' ' + currency.toUpperCase();
     }
   }

@@ -10,7 +10,7 @@ import { IntervalJob } from '@app/common';
 import type { Environment } from '@app/config';
 import { EventAvailability } from '@app/tickets';
 import { MessageBus, type Publication } from './message-bus';
-import type { OutboxMessage, PublishedMessage } from './outbox-message';
+import type { OutboxMessage } from './outbox-message';
 
 const EVERY_MS = 100;
 const BATCH = 500;
@@ -87,7 +87,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
           ...row.payload,
           outboxId: row.id,
           at: new Date(row.createdAt).toISOString(),
-        } as PublishedMessage;
+        };
         if (row.topic === 'ticket_availability') {
           const { eventId } = row.payload as { eventId: string };
           Object.assign(message, { ticketTypes: availabilityOf.get(eventId)?.ticketTypes ?? [] });

@@ -264,7 +264,7 @@ class StreamFollower {
       try {
         // From the newest entry on (after a Redis restart, from the start of the new stream).
         lastId ??= (await this.redis.xrevrange(this.topic, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
-        const reply = (await this.redis.xread(
+        const reply = await this.redis.xread(
           'COUNT',
           READ_COUNT,
           'BLOCK',
@@ -272,7 +272,7 @@ class StreamFollower {
           'STREAMS',
           this.topic,
           lastId,
-        )) as [string, StreamEntry[]][] | null;
+        );
         for (const [, entries] of reply ?? []) {
           for (const [id, fields] of entries) {
             lastId = id;

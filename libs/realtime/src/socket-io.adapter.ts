@@ -25,7 +25,7 @@ export class SocketIoAdapter extends IoAdapter {
     const server = super.createIOServer(port, {
       ...options,
       cors: this.origins.length > 0 ? { origin: this.origins } : undefined,
-    } as ServerOptions) as Server;
+    }) as Server;
     if (this.redis) {
       // Fan-out is not on the booking path: these connections wait for Redis to come back
       // (queueing) instead of failing their commands.
