@@ -66,6 +66,13 @@ describe('GET /api/v1/admin/stats', () => {
        VALUES ($1, $2, $3, 2, 'waiting'), ($4, $2, $3, 1, 'waiting'), ($5, $2, $3, 1, 'left')`,
       [buyers[0].id, concert.id, concert.ticketTypes[0].id, buyers[1].id, buyers[2].id],
     );
+    // A background job gave up on one row (left for a human) and is still retrying another.
+    await testApp.dataSource.query(
+      `INSERT INTO job_row_attempts (job, row_id, attempts, next_attempt_at, last_error, attention_at)
+       VALUES ('owed-refund', $1, 5, now(), 'provider refused', now()),
+              ('owed-refund', $2, 1, now() + interval '1 minute', 'timeout', NULL)`,
+      [randomUUID(), randomUUID()],
+    );
     // An event long over is not shown.
     const old = await createEvent(testApp, admin, { name: 'Long Over' });
     await testApp.dataSource.query(
@@ -129,6 +136,17 @@ describe('GET /api/v1/admin/stats', () => {
       waitlist: 0,
       checkedIn: 0,
     });
+  });
+
+  it('counts the job rows left for a human', async () => {
+    const response = await testApp
+      .http()
+      .get('/api/v1/admin/stats')
+      .set('Authorization', `Bearer ${admin.token}`)
+      .expect(200);
+    expect(response.body.jobsNeedingAttention).toEqual([{ job: 'owed-refund', rows: 1 }]);
+    const metrics = await testApp.http().get('/metrics').expect(200);
+    expect(metrics.text).toContain('ticketing_job_rows_needing_attention{job="owed-refund"} 1');
   });
 
   it('gives tickets paid per minute over the last hour, the current minute last', async () => {

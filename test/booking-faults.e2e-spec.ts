@@ -26,7 +26,7 @@ import {
   type TestUser,
 } from './support/test-app';
 
-/** What DESIGN.md asks of an answer while Redis is away: fast, typed, retryable. */
+/** What README ("Redis unreachable") promises of an answer while Redis is away: fast, typed, retryable. */
 const UNAVAILABLE_WITHIN_MS = 2000;
 
 interface TimedAnswer extends Answer {

@@ -715,6 +715,37 @@ describe('events', () => {
       expectProblem(await patch(`${event.id}/ticket-types/${ga.id}`, { quantity: 1.5 }), 400);
       expectProblem(await patch(`${event.id}/ticket-types/not-a-uuid`, { quantity: 9 }), 400);
     });
+
+    it('writes an inventory outbox row for each change of counts or status, none for others', async () => {
+      const inventoryRows = async (eventId: string) =>
+        (
+          await testApp.dataSource.query<{ payload: object }[]>(
+            `SELECT payload FROM outbox WHERE topic = 'ticket_availability' AND payload->>'eventId' = $1 ORDER BY id`,
+            [eventId],
+          )
+        ).map((row) => row.payload);
+      const event = await createEvent(testApp, admin);
+      const [ga] = event.ticketTypes;
+      const inventory = { type: 'inventory', eventId: event.id };
+      expect(await inventoryRows(event.id)).toEqual([inventory]);
+
+      await patch(`${event.id}/ticket-types/${ga.id}`, { quantity: 15 }).expect(200);
+      await patch(`${event.id}/ticket-types/${ga.id}`, { quantity: 12 }).expect(200);
+      await testApp
+        .http()
+        .post(`/api/v1/events/${event.id}/ticket-types`)
+        .set('Authorization', `Bearer ${admin.token}`)
+        .send({ name: 'Balcony', price: 4000, quantity: 3 })
+        .expect(201);
+      await patch(event.id, { status: 'cancelled' }).expect(200);
+      expect(await inventoryRows(event.id)).toHaveLength(5);
+
+      // Neither a rename nor an unchanged status nor a refused shrink moves counts.
+      await patch(`${event.id}/ticket-types/${ga.id}`, { name: 'Floor' }).expect(200);
+      await patch(event.id, { status: 'cancelled', venue: 'Hall' }).expect(200);
+      expectProblem(await patch(`${event.id}/ticket-types/${randomUUID()}`, { quantity: 1 }), 404);
+      expect(await inventoryRows(event.id)).toEqual(Array.from({ length: 5 }, () => inventory));
+    });
   });
 
   describe('tickets listing (GET /events/{id}/tickets)', () => {

@@ -110,6 +110,21 @@ describe('GET /metrics', () => {
     expect(await testApp.http().get('/api/v1/metrics')).toMatchObject({ status: 404 });
   });
 
+  it('counts webhook events by type and outcome (a forged one as rejected)', async () => {
+    const rejected = { type: 'unverified', outcome: 'rejected' };
+    const before = valueOf(await scrape(), 'ticketing_webhook_events_total', rejected);
+    expectProblem(
+      await testApp
+        .http()
+        .post('/api/v1/payments/webhook')
+        .set('Content-Type', 'application/json')
+        .set('Stripe-Signature', 't=1,v1=forged')
+        .send('{"id":"evt_forged","type":"checkout.session.completed"}'),
+      400,
+    );
+    expect(valueOf(await scrape(), 'ticketing_webhook_events_total', rejected) - before).toBe(1);
+  });
+
   it('moves with a booking: a hold, an HTTP 201 on the route template, then a sold-out answer', async () => {
     const admin = await createUser(testApp, { admin: true });
     const event = await createEvent(testApp, admin, {

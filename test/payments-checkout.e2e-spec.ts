@@ -8,7 +8,7 @@ import {
   outboxOf,
   startPaymentsApp,
   stripeSettings,
-} from './payments-helpers';
+} from './support/payments-helpers';
 import { book, createBuyers, createEvent, expectInventoryConsistent } from './support/booking';
 import { createUser, expectProblem, type TestApp, type TestUser } from './support/test-app';
 

@@ -9,7 +9,7 @@ import {
   orderState,
   startPaymentsApp,
   stripeSettings,
-} from './payments-helpers';
+} from './support/payments-helpers';
 import { createEvent, expectInventoryConsistent } from './support/booking';
 import { createUser, expectProblem, type TestApp, type TestUser } from './support/test-app';
 

@@ -10,7 +10,7 @@ import {
   startPaymentsApp,
   stripeSettings,
   type HeldOrder,
-} from './payments-helpers';
+} from './support/payments-helpers';
 import { createEvent, expectInventoryConsistent, type TestEvent } from './support/booking';
 import { createUser, expectProblem, type TestApp, type TestUser } from './support/test-app';
 

@@ -8,7 +8,7 @@ import {
   startPaymentsApp,
   stripeEvent,
   type HeldOrder,
-} from './payments-helpers';
+} from './support/payments-helpers';
 import { createEvent, expectInventoryConsistent, type TestEvent } from './support/booking';
 import {
   createUser,

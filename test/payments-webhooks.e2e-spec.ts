@@ -13,7 +13,7 @@ import {
   stripeEvent,
   stripeSettings,
   type HeldOrder,
-} from './payments-helpers';
+} from './support/payments-helpers';
 import {
   book,
   createBuyers,

@@ -20,7 +20,7 @@ export function orderOf(answer: Answer): BookedOrder {
 }
 
 /**
- * Invariant 2 of DESIGN.md for a race between `buyers` (one booking each, `answers[i]` is
+ * The booking promise of README ("How booking works") for a race between `buyers` (one booking each, `answers[i]` is
  * buyer i's): every 201 holds exactly the tickets it lists, locked for its order in
  * PostgreSQL; a buyer whose booking failed holds nothing; no ticket is in two answers.
  * Returns the 201 orders.

@@ -74,7 +74,7 @@ export function book(
 }
 
 /**
- * Invariants 1 and 3 of DESIGN.md, read from PostgreSQL: per type, the counters equal the
+ * README's invariants (one order per ticket, counters equal the rows), read from PostgreSQL: per type, the counters equal the
  * rows and add up to the quantity; every locked or sold ticket belongs to exactly one
  * order that is pending (locked) or confirmed (sold); no ticket is in two live orders.
  */

@@ -103,6 +103,16 @@
       if (!seen.has(id)) events.delete(id);
     });
     salesPerMinute = stats.salesPerMinute;
+    var stuck = stats.jobsNeedingAttention || [];
+    $('attention').hidden = stuck.length === 0;
+    $('attention').textContent =
+      'Needs a human: ' +
+      stuck
+        .map(function (job) {
+          return job.rows + ' row(s) of ' + job.job;
+        })
+        .join(', ') +
+      ' (see job_row_attempts).';
     $('updated').textContent = 'Updated ' + new Date().toLocaleTimeString();
     render();
   }

@@ -43,6 +43,14 @@ export class SalesMinuteView {
   tickets!: number;
 }
 
+export class JobAttentionView {
+  @ApiProperty({ example: 'owed-refund' })
+  job!: string;
+
+  @ApiProperty({ description: 'Rows the job gave up on after its retries, left for a human' })
+  rows!: number;
+}
+
 export class AdminStatsView {
   @ApiProperty({
     type: [EventStatsView],
@@ -56,6 +64,12 @@ export class AdminStatsView {
     description: 'Tickets paid per minute over the last 60 minutes, oldest first',
   })
   salesPerMinute!: SalesMinuteView[];
+
+  @ApiProperty({
+    type: [JobAttentionView],
+    description: 'Background jobs with rows needing attention (empty when none)',
+  })
+  jobsNeedingAttention!: JobAttentionView[];
 
   @ApiProperty({ format: 'date-time' })
   at!: string;

@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { AdminStatsView, EventStatsView, SalesMinuteView } from './admin-stats.dto';
+import type {
+  AdminStatsView,
+  EventStatsView,
+  JobAttentionView,
+  SalesMinuteView,
+} from './admin-stats.dto';
 
 const SPARKLINE_MINUTES = 60;
 
@@ -18,8 +23,12 @@ export class AdminStatsService {
     // Read first: every count below is at least this recent (PostgreSQL's clock, like the
     // `at` of the availability socket's snapshots, so the dashboard can tell which is newer).
     const [{ at }]: { at: Date }[] = await this.dataSource.query(`SELECT clock_timestamp() AS at`);
-    const [events, salesPerMinute] = await Promise.all([this.events(), this.salesPerMinute()]);
-    return { events, salesPerMinute, at: new Date(at).toISOString() };
+    const [events, salesPerMinute, jobsNeedingAttention] = await Promise.all([
+      this.events(),
+      this.salesPerMinute(),
+      this.jobsNeedingAttention(),
+    ]);
+    return { events, salesPerMinute, jobsNeedingAttention, at: new Date(at).toISOString() };
   }
 
   private events(): Promise<EventStatsView[]> {
@@ -70,5 +79,13 @@ export class AdminStatsService {
       minute: new Date(row.minute).toISOString(),
       tickets: row.tickets,
     }));
+  }
+
+  /** Through the partial index of rows the jobs gave up on. */
+  private jobsNeedingAttention(): Promise<JobAttentionView[]> {
+    return this.dataSource.query(
+      `SELECT job, count(*)::int AS rows FROM job_row_attempts
+       WHERE attention_at IS NOT NULL GROUP BY job ORDER BY job`,
+    );
   }
 }

@@ -2,3 +2,4 @@ export * from './domain-error';
 export * from './interval-job';
 export * from './pagination';
 export * from './problem-details';
+export * from './row-backoff';

@@ -1,4 +1,4 @@
-import type { Logger } from '@nestjs/common';
+import { Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 
 /**
  * Runs a task every `ms` without overlapping runs; `stop()` waits for a run in progress so
@@ -29,5 +29,32 @@ export class IntervalJob {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+  }
+}
+
+/**
+ * The shape of every background job: `run()` does one pass, started with the application
+ * and stopped (waiting for a pass in progress) with it; passes never overlap.
+ */
+export abstract class ScheduledJob implements OnApplicationBootstrap, OnModuleDestroy {
+  /** Named after the job's class. */
+  protected readonly logger = new Logger(this.constructor.name);
+  private interval?: IntervalJob;
+
+  constructor(
+    private readonly jobName: string,
+    private readonly everyMs: number,
+  ) {}
+
+  /** One pass; returns how many items it handled. */
+  abstract run(): Promise<number>;
+
+  onApplicationBootstrap(): void {
+    this.interval = new IntervalJob(this.jobName, this.everyMs, () => this.run(), this.logger);
+    this.interval.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.interval?.stop();
   }
 }

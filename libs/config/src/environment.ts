@@ -26,7 +26,7 @@ const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
 /**
  * Every setting the server and the CLI read, validated once at start.
  * Defaults make `npm start` work with no configuration at all (embedded PostgreSQL,
- * in-process lock and bus, payment simulator).
+ * in-process ticket locks, payment simulator).
  */
 export class Environment {
   @IsIn(['development', 'production', 'test'])
@@ -64,7 +64,7 @@ export class Environment {
   @IsIn([true, false], { message: 'must be true or false' })
   MIGRATIONS_RUN = true;
 
-  /** Unset: in-process lock and bus, so only one instance may run. */
+  /** Unset: in-process ticket locks and rate limits, so only one instance may run. */
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^rediss?:\/\/\S*$/, { message: 'must be a redis:// or rediss:// URL' })
@@ -103,6 +103,26 @@ export class Environment {
   @Min(0)
   @Max(24 * 365)
   REFUND_CUTOFF_HOURS = 24;
+
+  /** Background jobs give up on a row (an owed refund, a session to expire) after this many failures. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  JOB_MAX_ATTEMPTS = 12;
+
+  /** Wait after a row's first failure, doubled after each further one up to JOB_BACKOFF_MAX_MS. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(24 * 3600_000)
+  JOB_BACKOFF_BASE_MS = 2_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(7 * 24 * 3600_000)
+  JOB_BACKOFF_MAX_MS = 3600_000;
 
   /** Register and login requests per minute per client IP; 0 turns the limit off. */
   @Transform(toInt)
@@ -150,6 +170,7 @@ export class Environment {
   @Max(120000)
   STRIPE_TIMEOUT_MS = 10000;
 
+  /** Outgoing email. Validated, but nothing sends email yet. */
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In, type Repository } from 'typeorm';
 import type { Page } from '@app/common';
+import { Outbox } from '@app/outbox';
 import { TicketInventory, TicketLockService, type TicketCounts } from '@app/tickets';
 import { EventCatalog } from './event-catalog';
 import { Event, TicketType } from './event.entity';
@@ -59,6 +60,7 @@ export class EventsService {
       for (const [index, type] of input.ticketTypes.entries()) {
         await this.insertTicketType(manager, event.id, index + 1, type, prefixes);
       }
+      await inventoryChanged(manager, event.id);
       return event.id;
     });
     return this.get(eventId);
@@ -115,7 +117,9 @@ export class EventsService {
         );
         if (exists) throw new CurrencyLockedError();
       }
+      const statusChanged = input.status !== undefined && input.status !== event.status;
       await manager.save(Object.assign(event, input));
+      if (statusChanged) await inventoryChanged(manager, eventId);
     });
     this.catalog.forget(eventId);
     return this.get(eventId);
@@ -141,6 +145,7 @@ export class EventsService {
       const position = Math.max(0, ...existing.map((type) => type.position)) + 1;
       const prefixes = new Set(existing.map((type) => type.labelPrefix));
       await this.insertTicketType(manager, eventId, position, input, prefixes);
+      await inventoryChanged(manager, eventId);
     });
     this.catalog.forget(eventId);
     return this.get(eventId);
@@ -200,6 +205,8 @@ export class EventsService {
           quantity: input.quantity ?? type.quantity,
         }),
       );
+      if (retired.length > 0 || grownAfterSerial !== undefined)
+        await inventoryChanged(manager, eventId);
       return { retired, grownAfterSerial };
     });
     const pool = { eventId, ticketTypeId };
@@ -275,6 +282,14 @@ export class EventsService {
     );
     await this.inventory.issue(manager, type.id, 1, input.quantity);
   }
+}
+
+/** Counts of the event moved without an order: a type added, grown or shrunk, or a new status. */
+function inventoryChanged(manager: EntityManager, eventId: string): Promise<void> {
+  return Outbox.write(manager, {
+    topic: 'ticket_availability',
+    payload: { type: 'inventory', eventId },
+  });
 }
 
 function assertTicketTypes(types: TicketTypeInput[]): void {

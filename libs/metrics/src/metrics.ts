@@ -82,6 +82,20 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: 'ticketing_job_rows_needing_attention',
+      help: 'Rows a background job gave up on after its retries, left for a human',
+      labelNames: ['job'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rows: { job: string; count: number }[] = await dataSource.query(
+          `SELECT job, count(*)::int AS count FROM job_row_attempts
+           WHERE attention_at IS NOT NULL GROUP BY job`,
+        );
+        this.reset();
+        for (const row of rows) this.set({ job: row.job }, row.count);
+      },
+    });
+    new Gauge({
       name: 'ticketing_outbox_lag_seconds',
       help: 'Age of the oldest unpublished outbox row (0 when all are published)',
       registers: [this.registry],

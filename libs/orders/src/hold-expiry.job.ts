@@ -1,12 +1,8 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { IntervalJob } from '@app/common';
+import { ScheduledJob } from '@app/common';
 import { HoldRelease } from './hold-release';
+import { OrderLifecycle } from './order-lifecycle';
 
 const EVERY_MS = 1_000;
 const BATCH = 500;
@@ -18,21 +14,13 @@ const BATCH = 500;
  * its keys or a process died mid-booking.
  */
 @Injectable()
-export class HoldExpiryJob implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(HoldExpiryJob.name);
-  private readonly job = new IntervalJob('Hold expiry', EVERY_MS, () => this.run(), this.logger);
-
+export class HoldExpiryJob extends ScheduledJob {
   constructor(
     private readonly dataSource: DataSource,
+    private readonly lifecycle: OrderLifecycle,
     private readonly holds: HoldRelease,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.job.start();
-  }
-
-  onModuleDestroy(): Promise<void> {
-    return this.job.stop();
+  ) {
+    super('Hold expiry', EVERY_MS);
   }
 
   /** Expires every overdue hold; returns how many. */
@@ -44,7 +32,7 @@ export class HoldExpiryJob implements OnApplicationBootstrap, OnModuleDestroy {
           `SELECT id FROM orders WHERE status = 'pending' AND expires_at <= now()
            ORDER BY expires_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
         );
-        return this.holds.releaseInTransaction(
+        return this.lifecycle.releasePending(
           manager,
           overdue.map((order) => order.id),
           'expired',

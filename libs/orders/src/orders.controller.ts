@@ -1,4 +1,14 @@
-import { Body, Controller, Get, Headers, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -9,6 +19,7 @@ import {
 import { CurrentUser, type AuthUser } from '@app/auth';
 import { ApiProblems, type Page } from '@app/common';
 import { BookingService } from './booking.service';
+import { CancelOrderService } from './cancel-order.service';
 import { BookingDto, BookingView, OrderListQuery, OrderPage, OrderView } from './orders.dto';
 import { InvalidIdempotencyKeyError } from './orders.errors';
 import { OrdersService } from './orders.service';
@@ -20,6 +31,7 @@ export class OrdersController {
   constructor(
     private readonly booking: BookingService,
     private readonly orders: OrdersService,
+    private readonly cancelOrder: CancelOrderService,
   ) {}
 
   @Post('events/:id/bookings')
@@ -62,5 +74,16 @@ export class OrdersController {
   @ApiProblems(400, 401, 404)
   get(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() caller: AuthUser): Promise<OrderView> {
     return this.orders.get(id, caller);
+  }
+
+  @Post('orders/:id/cancel')
+  @HttpCode(200)
+  @ApiOkResponse({ type: OrderView })
+  @ApiProblems(400, 401, 404, 409, 502, 503)
+  cancel(
+    @Param('id', ParseUUIDPipe) id: string,
+    @CurrentUser() caller: AuthUser,
+  ): Promise<OrderView> {
+    return this.cancelOrder.cancel(id, caller);
   }
 }

@@ -5,10 +5,13 @@ import { EventsModule } from '@app/events';
 import { TicketsModule } from '@app/tickets';
 import { UsersModule } from '@app/users';
 import { BookingService } from './booking.service';
+import { CancelOrderService } from './cancel-order.service';
 import { CheckoutLinks } from './checkout-links';
 import { HoldExpiryJob } from './hold-expiry.job';
 import { HoldRelease } from './hold-release';
+import { IdempotentBookings } from './idempotent-bookings';
 import { Order, OrderItem } from './order.entity';
+import { OrderLifecycle } from './order-lifecycle';
 import { OrderViews } from './order-views';
 import { OrdersController } from './orders.controller';
 import { OrdersService } from './orders.service';
@@ -22,7 +25,17 @@ import { OrdersService } from './orders.service';
     UsersModule,
   ],
   controllers: [OrdersController],
-  providers: [BookingService, CheckoutLinks, HoldExpiryJob, HoldRelease, OrderViews, OrdersService],
-  exports: [CheckoutLinks, HoldExpiryJob, HoldRelease, OrderViews, OrdersService],
+  providers: [
+    BookingService,
+    CancelOrderService,
+    CheckoutLinks,
+    HoldExpiryJob,
+    HoldRelease,
+    IdempotentBookings,
+    OrderLifecycle,
+    OrderViews,
+    OrdersService,
+  ],
+  exports: [CheckoutLinks, HoldExpiryJob, HoldRelease, OrderLifecycle, OrderViews, OrdersService],
 })
 export class OrdersModule {}

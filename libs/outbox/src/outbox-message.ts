@@ -32,7 +32,13 @@ export interface AvailabilityChange {
 }
 
 export interface PaymentNotification {
-  type: 'succeeded' | 'failed' | 'expired' | 'refunded';
+  /**
+   * succeeded / failed / expired / refunded: the order reached that state.
+   * event_cancelled: the order's event was cancelled (its hold ended or its refund is due).
+   * waitlist_offer: the order is a waitlist offer's hold, waiting for payment until its
+   * expiry. Links are never carried: a consumer that needs one signs it from the order id.
+   */
+  type: 'succeeded' | 'failed' | 'expired' | 'refunded' | 'event_cancelled' | 'waitlist_offer';
   orderId: string;
   userId: string;
   eventId: string;

@@ -1,12 +1,7 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
-import { IntervalJob } from '@app/common';
+import { ScheduledJob } from '@app/common';
 import type { Environment } from '@app/config';
 import { EventAvailability } from '@app/tickets';
 import { MessageBus, type Publication } from './message-bus';
@@ -33,9 +28,7 @@ interface OutboxRow {
  * their event's counts as read here, after the change committed.
  */
 @Injectable()
-export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(OutboxRelay.name);
-  private readonly job = new IntervalJob('Outbox relay', EVERY_MS, () => this.run(), this.logger);
+export class OutboxRelay extends ScheduledJob {
   private readonly retentionHours: number;
   private lastPruneAt = Date.now();
 
@@ -45,15 +38,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly availability: EventAvailability,
     config: ConfigService<Environment, true>,
   ) {
+    super('Outbox relay', EVERY_MS);
     this.retentionHours = config.get('OUTBOX_RETENTION_HOURS', { infer: true });
-  }
-
-  onApplicationBootstrap(): void {
-    this.job.start();
-  }
-
-  onModuleDestroy(): Promise<void> {
-    return this.job.stop();
   }
 
   /** Publishes everything unpublished; returns how many rows. */

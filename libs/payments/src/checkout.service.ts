@@ -2,13 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import type { Environment } from '@app/config';
-import { CheckoutLinks, type OrderStatus } from '@app/orders';
+import { CheckoutLinks, OrderLifecycle, type OrderStatus } from '@app/orders';
 import {
-  PaymentGateway,
+  PaymentProvider,
   type CheckoutLineItem,
   type CheckoutSession,
   type CheckoutSessionRequest,
-} from './payment-gateway';
+} from './payment-provider';
 import { CheckoutLinkNotFoundError, HoldEndedError } from './payments.errors';
 import { returnUrls } from './return-urls';
 
@@ -39,7 +39,8 @@ export class CheckoutService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly links: CheckoutLinks,
-    private readonly gateway: PaymentGateway,
+    private readonly lifecycle: OrderLifecycle,
+    private readonly provider: PaymentProvider,
     config: ConfigService<Environment, true>,
   ) {
     this.publicUrl = config.get('publicUrl', { infer: true });
@@ -53,7 +54,7 @@ export class CheckoutService {
     if (order.status !== 'pending' || order.expiresAt.getTime() <= Date.now())
       throw new HoldEndedError();
     if (order.checkoutSessionUrl) return order.checkoutSessionUrl;
-    const session = await this.gateway.createCheckoutSession(await this.sessionRequest(order));
+    const session = await this.provider.createCheckoutSession(await this.sessionRequest(order));
     return this.store(orderId, session);
   }
 
@@ -94,23 +95,7 @@ export class CheckoutService {
 
   /** Keeps the first session stored for the order; every follow of the link gets that one. */
   private async store(orderId: string, session: CheckoutSession): Promise<string> {
-    type Stored = { status: OrderStatus; checkoutSessionUrl: string };
-    const stored: Stored[] = await this.dataSource.query(
-      `WITH stored AS (
-         UPDATE orders SET checkout_session_id = $2, checkout_session_url = $3
-         WHERE id = $1 AND checkout_session_id IS NULL
-         RETURNING status, checkout_session_url AS "checkoutSessionUrl"
-       )
-       SELECT * FROM stored`,
-      [orderId, session.id, session.url],
-    );
-    const [current]: Stored[] =
-      stored.length > 0
-        ? stored
-        : await this.dataSource.query(
-            `SELECT status, checkout_session_url AS "checkoutSessionUrl" FROM orders WHERE id = $1`,
-            [orderId],
-          );
+    const current = await this.lifecycle.storeSession(orderId, session);
     // The hold ended while the session was created: CheckoutSessionExpiryJob expires it.
     if (current.status !== 'pending') throw new HoldEndedError();
     return current.checkoutSessionUrl;

@@ -1,11 +1,8 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
-import { DomainError, IntervalJob } from '@app/common';
+import { RowByRowJob } from '@app/common';
+import type { Environment } from '@app/config';
 import { OrderRefunds } from './order-refunds';
 import { PaymentProviderUnavailableError } from './payments.errors';
 
@@ -16,46 +13,33 @@ const BATCH = 25;
  * Refunds payments that arrived after their order's tickets were sold on (see
  * PaymentWebhooks), until the provider has accepted each one: a paid order is never
  * dropped. The webhook only records the debt, so Stripe never waits on a refund call.
- * Safe in every instance: refunds carry an idempotency key per order.
+ * A refund the provider refuses is retried with backoff, then left for a human (RowBackoff),
+ * so it never holds back the others. Safe in every instance: refunds carry an idempotency
+ * key per order.
  */
 @Injectable()
-export class OwedRefundJob implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(OwedRefundJob.name);
-  private readonly job = new IntervalJob('Owed refunds', EVERY_MS, () => this.run(), this.logger);
-
+export class OwedRefundJob extends RowByRowJob {
   constructor(
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     private readonly refunds: OrderRefunds,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.job.start();
-  }
-
-  onModuleDestroy(): Promise<void> {
-    return this.job.stop();
+    config: ConfigService<Environment, true>,
+  ) {
+    super('Owed refunds', EVERY_MS, 'owed_refund', dataSource, config);
   }
 
   /** Returns how many orders were refunded. */
   async run(): Promise<number> {
     const owed: { orderId: string; paymentIntentId: string }[] = await this.dataSource.query(
-      `SELECT id AS "orderId", payment_intent_id AS "paymentIntentId" FROM orders
-       WHERE refund_due_at IS NOT NULL ORDER BY refund_due_at LIMIT ${BATCH}`,
+      `SELECT o.id AS "orderId", o.payment_intent_id AS "paymentIntentId" FROM orders o
+       WHERE o.refund_due_at IS NOT NULL AND ${this.backoff.dueSql('o.id')}
+       ORDER BY o.refund_due_at LIMIT ${BATCH}`,
     );
-    let refunded = 0;
-    for (const { orderId, paymentIntentId } of owed) {
-      try {
-        await this.refunds.refund(orderId, paymentIntentId);
-        refunded += 1;
-      } catch (error) {
-        if (error instanceof PaymentProviderUnavailableError) {
-          this.logger.warn(`Payment provider unavailable; refunding later: ${error.message}`);
-          break;
-        }
-        if (!(error instanceof DomainError)) throw error;
-        this.logger.error(`Could not refund order ${orderId}, retrying: ${error.message}`);
-      }
-    }
+    const refunded = await this.backoff.forEach(
+      owed,
+      (order) => order.orderId,
+      (order) => this.refunds.refund(order.orderId, order.paymentIntentId),
+      (error) => error instanceof PaymentProviderUnavailableError,
+    );
     if (refunded > 0) this.logger.log(`Refunded ${refunded} late payment(s)`);
     return refunded;
   }

@@ -8,7 +8,7 @@ import { renderSimulatorPage } from './payment-pages';
 import { PaymentWebhooks } from './payment-webhooks';
 import { SimulatorSessionClosedError, SimulatorSessionNotFoundError } from './payments.errors';
 import { returnUrls } from './return-urls';
-import { SIMULATOR_SESSION_PREFIX } from './simulator.gateway';
+import { SIMULATOR_SESSION_PREFIX } from './simulator-provider';
 import { WebhookSecret } from './webhook-secret';
 
 interface SimulatedSession {

@@ -1,11 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import Stripe from 'stripe';
 import { DataSource, type EntityManager } from 'typeorm';
-import { HoldRelease, type ReleasedOrder } from '@app/orders';
+import { HoldRelease, OrderLifecycle, type ReleasedOrder } from '@app/orders';
 import { groupByPool, TicketLockService } from '@app/tickets';
 import { OrderRefunds } from './order-refunds';
 import { paymentFactOf, type PaymentFact } from './payment-events';
-import { notifyPayment } from './payment-notifications';
 import { InvalidWebhookSignatureError } from './payments.errors';
 import { WebhookSecret } from './webhook-secret';
 
@@ -20,6 +19,12 @@ interface TicketChanges {
   retaken: ReleasedOrder[];
 }
 const NO_CHANGE: TicketChanges = { freed: [], retaken: [] };
+
+export interface WebhookOutcome {
+  /** A handled event type, or `other` (acknowledged and ignored). */
+  type: string;
+  outcome: 'applied' | 'duplicate' | 'unknown_order' | 'ignored';
+}
 
 /**
  * Applies the provider's events to orders. Each event is recorded in the transaction that
@@ -36,25 +41,39 @@ export class PaymentWebhooks {
   constructor(
     private readonly dataSource: DataSource,
     private readonly secret: WebhookSecret,
+    private readonly lifecycle: OrderLifecycle,
     private readonly holds: HoldRelease,
     private readonly refunds: OrderRefunds,
     private readonly lock: TicketLockService,
   ) {}
 
-  /** Verifies the signature over the raw body, then applies the event once. */
-  async handle(rawBody: Buffer | undefined, signature: string | undefined): Promise<void> {
+  /**
+   * Verifies the signature over the raw body, then applies the event once. Says what became
+   * of it (for the metrics): `type` is the event's type when it is one this server handles.
+   */
+  async handle(
+    rawBody: Buffer | undefined,
+    signature: string | undefined,
+  ): Promise<WebhookOutcome> {
     const event = this.verify(rawBody, signature);
     const fact = paymentFactOf(event);
-    if (!fact) return;
+    if (!fact) return { type: 'other', outcome: 'ignored' };
+    let outcome: WebhookOutcome['outcome'] = 'applied';
     const changes = await this.dataSource.transaction(async (manager) => {
       const orderId = await this.orderOf(manager, fact);
       // Not ours (another integration on the same Stripe account), or already applied.
-      if (!orderId || !(await this.record(manager, event, orderId))) return NO_CHANGE;
-      if (fact.closedSessionId) await this.closeSession(manager, orderId, fact.closedSessionId);
-      return this.apply(manager, fact, orderId);
+      if (!orderId) outcome = 'unknown_order';
+      else if (!(await this.record(manager, event, orderId))) outcome = 'duplicate';
+      else {
+        if (fact.closedSessionId)
+          await this.lifecycle.closeSession(manager, orderId, fact.closedSessionId);
+        return this.apply(manager, fact, orderId);
+      }
+      return NO_CHANGE;
     });
     await this.holds.returnToLockStore(changes.freed);
     await this.removeFromLockStore(changes.retaken);
+    return { type: event.type, outcome };
   }
 
   private verify(rawBody: Buffer | undefined, signature: string | undefined): Stripe.Event {
@@ -82,24 +101,16 @@ export class PaymentWebhooks {
       case 'paid':
         return this.confirm(manager, orderId, fact.paymentIntentId);
       case 'awaiting_payment':
-        // Kept so that the payment intent's own failure event finds the order.
-        await manager.query(
-          `UPDATE orders SET payment_intent_id = $2 WHERE id = $1 AND payment_intent_id IS NULL`,
-          [orderId, fact.paymentIntentId],
-        );
+        await this.lifecycle.recordPaymentIntent(manager, orderId, fact.paymentIntentId);
         return NO_CHANGE;
-      case 'failed': {
-        const freed = await this.holds.releaseInTransaction(manager, [orderId], 'failed');
-        if (freed.length > 0) await notifyPayment(manager, orderId, 'failed');
-        return { freed, retaken: [] };
-      }
+      case 'failed':
       case 'expired':
         return {
-          freed: await this.holds.releaseInTransaction(manager, [orderId], 'expired'),
+          freed: await this.lifecycle.releasePending(manager, [orderId], fact.kind),
           retaken: [],
         };
       case 'refunded':
-        return { freed: await this.refunds.markRefunded(manager, orderId), retaken: [] };
+        return { freed: await this.lifecycle.markRefunded(manager, orderId), retaken: [] };
     }
   }
 
@@ -109,74 +120,13 @@ export class PaymentWebhooks {
     orderId: string,
     paymentIntentId: string,
   ): Promise<TicketChanges> {
-    const confirmed: unknown[] = await manager.query(
-      `WITH confirmed AS (
-         UPDATE orders SET status = 'confirmed', payment_intent_id = $2, updated_at = now()
-         WHERE id = $1 AND status = 'pending'
-         RETURNING id
-       ), sold AS (
-         UPDATE tickets t SET status = 'sold', held_until = NULL
-         FROM confirmed WHERE t.order_id = confirmed.id AND t.status = 'locked'
-         RETURNING t.id
-       )
-       SELECT id FROM confirmed`,
-      [orderId, paymentIntentId],
-    );
-    if (confirmed.length > 0) {
-      await announceConfirmed(manager, orderId);
-      return NO_CHANGE;
-    }
-    return this.confirmLate(manager, orderId, paymentIntentId);
-  }
-
-  /**
-   * The hold ended (expired, cancelled, failed) before the payment arrived: the same tickets
-   * are taken back if every one of them is still available, else the payment is refunded.
-   */
-  private async confirmLate(
-    manager: EntityManager,
-    orderId: string,
-    paymentIntentId: string,
-  ): Promise<TicketChanges> {
-    const [order]: { eventId: string; quantity: number; ended: boolean }[] = await manager.query(
-      `SELECT event_id AS "eventId", quantity,
-              status IN ('expired', 'cancelled', 'failed') AND refund_due_at IS NULL AS ended
-       FROM orders WHERE id = $1 FOR UPDATE`,
-      [orderId],
-    );
-    // Confirmed or refunded already, or a refund is already owed: nothing more to do.
-    if (!order.ended) return NO_CHANGE;
-
-    // Locked here, so no booking can take them until this commits.
-    const free: { id: string; ticketTypeId: string }[] = await manager.query(
-      `SELECT t.id, t.ticket_type_id AS "ticketTypeId"
-       FROM order_items oi JOIN tickets t ON t.id = oi.ticket_id
-       WHERE oi.order_id = $1 AND t.status = 'available'
-       FOR UPDATE OF t`,
-      [orderId],
-    );
-    if (free.length < order.quantity) {
-      await manager.query(
-        `UPDATE orders SET payment_intent_id = $2, refund_due_at = now(), updated_at = now()
-         WHERE id = $1 AND refund_due_at IS NULL`,
-        [orderId, paymentIntentId],
-      );
+    if (await this.lifecycle.confirm(manager, orderId, paymentIntentId)) return NO_CHANGE;
+    const late = await this.lifecycle.confirmLate(manager, orderId, paymentIntentId);
+    if (late.outcome === 'refund_due')
       this.logger.warn(`Order ${orderId} was paid after its tickets were sold on: refunding`);
-      return NO_CHANGE;
-    }
-    await manager.query(
-      `WITH retaken AS (
-         UPDATE orders SET status = 'confirmed', payment_intent_id = $2, updated_at = now()
-         WHERE id = $1 AND status IN ('expired', 'cancelled', 'failed')
-         RETURNING id
-       )
-       UPDATE tickets t SET status = 'sold', order_id = retaken.id
-       FROM retaken WHERE t.id = ANY($3::uuid[])`,
-      [orderId, paymentIntentId, free.map((ticket) => ticket.id)],
-    );
-    await announceConfirmed(manager, orderId);
+    if (late.outcome !== 'retaken') return NO_CHANGE;
     this.logger.log(`Order ${orderId} was paid after its hold ended: its tickets were still free`);
-    return { freed: [], retaken: [{ orderId, eventId: order.eventId, tickets: free }] };
+    return { freed: [], retaken: [late.order] };
   }
 
   /** The order the event is about, if it is one of ours. */
@@ -202,35 +152,10 @@ export class PaymentWebhooks {
     return recorded.length > 0;
   }
 
-  /** The provider closed the session (completed or expired): nothing left to expire there. */
-  private async closeSession(
-    manager: EntityManager,
-    orderId: string,
-    sessionId: string,
-  ): Promise<void> {
-    await manager.query(
-      `UPDATE orders SET checkout_session_closed_at = now()
-       WHERE id = $1 AND checkout_session_id = $2 AND checkout_session_closed_at IS NULL`,
-      [orderId, sessionId],
-    );
-  }
-
   private async removeFromLockStore(orders: ReleasedOrder[]): Promise<void> {
     const tickets = orders.flatMap((order) =>
       order.tickets.map((ticket) => ({ ...ticket, eventId: order.eventId })),
     );
     for (const { pool, ticketIds } of groupByPool(tickets)) await this.lock.remove(pool, ticketIds);
   }
-}
-
-/** Outbox rows of a confirmed order: the buyer's receipt and the sold tickets. */
-async function announceConfirmed(manager: EntityManager, orderId: string): Promise<void> {
-  await notifyPayment(manager, orderId, 'succeeded');
-  await manager.query(
-    `INSERT INTO outbox (topic, payload)
-     SELECT 'ticket_availability',
-            jsonb_build_object('type', 'sold', 'eventId', event_id, 'orderId', id, 'quantity', quantity)
-     FROM orders WHERE id = $1`,
-    [orderId],
-  );
 }

@@ -1,39 +1,42 @@
-import { Logger, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AuthModule, JwtSecret } from '@app/auth';
 import type { Environment } from '@app/config';
-import { OrdersModule } from '@app/orders';
+import { OrdersModule, PaidOrderRefund } from '@app/orders';
 import { TicketsModule } from '@app/tickets';
-import { CancelOrderController } from './cancel-order.controller';
-import { CancelOrderService } from './cancel-order.service';
 import { CheckoutSessionExpiryJob } from './checkout-session-expiry.job';
 import { CheckoutController } from './checkout.controller';
 import { CheckoutService } from './checkout.service';
 import { OrderRefunds } from './order-refunds';
 import { OwedRefundJob } from './owed-refund.job';
-import { PaymentGateway } from './payment-gateway';
+import { PaymentProvider } from './payment-provider';
 import { PaymentSimulator } from './payment-simulator';
 import { PaymentWebhooks } from './payment-webhooks';
 import { SimulatorController } from './simulator.controller';
-import { SimulatorGateway } from './simulator.gateway';
-import { StripeGateway } from './stripe.gateway';
+import { SimulatorProvider } from './simulator-provider';
+import { StripeProvider } from './stripe-provider';
 import { WebhookController } from './webhook.controller';
 import { WebhookSecret } from './webhook-secret';
 
+/**
+ * Global only to provide PaidOrderRefund to the orders module's cancel route: the orders
+ * module cannot import this one, which imports it.
+ */
+@Global()
 @Module({
   imports: [AuthModule, OrdersModule, TicketsModule],
-  controllers: [CheckoutController, WebhookController, SimulatorController, CancelOrderController],
+  controllers: [CheckoutController, WebhookController, SimulatorController],
   providers: [
     {
-      provide: PaymentGateway,
+      provide: PaymentProvider,
       inject: [ConfigService],
       useFactory: (config: ConfigService<Environment, true>) => {
         const secretKey = config.get('STRIPE_SECRET_KEY', { infer: true });
-        if (secretKey) return new StripeGateway(secretKey, config);
+        if (secretKey) return new StripeProvider(secretKey, config);
         new Logger('Payments').warn(
           'STRIPE_SECRET_KEY is not set: payments go through the local simulator',
         );
-        return new SimulatorGateway(config);
+        return new SimulatorProvider(config);
       },
     },
     {
@@ -42,13 +45,14 @@ import { WebhookSecret } from './webhook-secret';
       useFactory: (config: ConfigService<Environment, true>, serverSecret: JwtSecret) =>
         WebhookSecret.fromConfig(config, serverSecret),
     },
-    CancelOrderService,
     CheckoutService,
     CheckoutSessionExpiryJob,
     OrderRefunds,
     OwedRefundJob,
     PaymentSimulator,
     PaymentWebhooks,
+    { provide: PaidOrderRefund, useExisting: OrderRefunds },
   ],
+  exports: [PaidOrderRefund],
 })
 export class PaymentsModule {}

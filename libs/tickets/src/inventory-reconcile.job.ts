@@ -1,11 +1,6 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { IntervalJob } from '@app/common';
+import { ScheduledJob } from '@app/common';
 import { TicketLockService } from './lock/ticket-lock.service';
 import { TicketInventory } from './ticket-inventory';
 
@@ -20,27 +15,13 @@ const QUIET_MS = 10_000;
  * always safe because PostgreSQL confirms every claimed id before it is held.
  */
 @Injectable()
-export class InventoryReconcileJob implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(InventoryReconcileJob.name);
-  private readonly job = new IntervalJob(
-    'Inventory reconcile',
-    EVERY_MS,
-    () => this.run(),
-    this.logger,
-  );
-
+export class InventoryReconcileJob extends ScheduledJob {
   constructor(
     private readonly dataSource: DataSource,
     private readonly inventory: TicketInventory,
     private readonly lock: TicketLockService,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.job.start();
-  }
-
-  onModuleDestroy(): Promise<void> {
-    return this.job.stop();
+  ) {
+    super('Inventory reconcile', EVERY_MS);
   }
 
   /** Returns how many pools were reloaded. */

@@ -3,20 +3,20 @@ import type { ConfigService } from '@nestjs/config';
 import Stripe from 'stripe';
 import type { Environment } from '@app/config';
 import {
-  PaymentGateway,
+  PaymentProvider,
   type CheckoutSession,
   type CheckoutSessionRequest,
   type RefundRequest,
   type SessionExpiry,
-} from './payment-gateway';
+} from './payment-provider';
 import { PaymentProviderFailedError, PaymentProviderUnavailableError } from './payments.errors';
 
 const RATE_LIMITED_RETRY_AFTER_SECONDS = 1;
 const UNREACHABLE_RETRY_AFTER_SECONDS = 5;
 
-/** The gateway on Stripe's official SDK, aimed at api.stripe.com or at STRIPE_API_URL. */
-export class StripeGateway extends PaymentGateway {
-  private readonly logger = new Logger(StripeGateway.name);
+/** The payment provider on Stripe's official SDK, aimed at api.stripe.com or at STRIPE_API_URL. */
+export class StripeProvider extends PaymentProvider {
+  private readonly logger = new Logger(StripeProvider.name);
   private readonly stripe: Stripe;
 
   constructor(secretKey: string, config: ConfigService<Environment, true>) {

@@ -42,7 +42,7 @@ export type SessionExpiry = 'expired' | 'not_open';
  * Failures are PaymentProviderUnavailableError (worth retrying soon) or
  * PaymentProviderFailedError.
  */
-export abstract class PaymentGateway {
+export abstract class PaymentProvider {
   abstract createCheckoutSession(request: CheckoutSessionRequest): Promise<CheckoutSession>;
   abstract expireCheckoutSession(sessionId: string): Promise<SessionExpiry>;
   /** Refunds the whole payment; a payment already refunded counts as done. */

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { ConfigService } from '@nestjs/config';
 import type { Environment } from '@app/config';
 import {
-  PaymentGateway,
+  PaymentProvider,
   type CheckoutSession,
   type CheckoutSessionRequest,
   type SessionExpiry,
-} from './payment-gateway';
+} from './payment-provider';
 
 export const SIMULATOR_SESSION_PREFIX = 'sim_cs_';
 
@@ -16,7 +16,7 @@ export const SIMULATOR_SESSION_PREFIX = 'sim_cs_';
  * the orders' checkout session columns, so they survive restarts; the simulator page stops
  * offering payment once CheckoutSessionExpiryJob has closed a session.
  */
-export class SimulatorGateway extends PaymentGateway {
+export class SimulatorProvider extends PaymentProvider {
   private readonly publicUrl: string;
 
   constructor(config: ConfigService<Environment, true>) {

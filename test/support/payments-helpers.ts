@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
 import type { DataSource } from 'typeorm';
-import { FAKE_STRIPE_SECRET_KEY } from './fakes/stripe-client';
-import type { StripeFake } from './fakes/stripe-server';
-import { book, createBuyers, type TestEvent } from './support/booking';
-import { eventually as poll } from './support/eventually';
-import { freshDatabase } from './support/fresh-database';
-import { startTestApp, type TestApp, type TestUser } from './support/test-app';
+import { FAKE_STRIPE_SECRET_KEY } from '../fakes/stripe-client';
+import type { StripeFake } from '../fakes/stripe-server';
+import { book, createBuyers, type TestEvent } from './booking';
+import { eventually as poll } from './eventually';
+import { freshDatabase } from './fresh-database';
+import { startTestApp, type TestApp, type TestUser } from './test-app';
 
 export const WEBHOOK_SECRET = 'whsec_payments_e2e_0123456789abcdef';
 
