@@ -40,7 +40,7 @@ describe('events out without Redis (in-process bus)', () => {
     socket = io(`${testApp.url}/availability`, { transports: ['websocket'], reconnection: false });
     socket.on('availability', (message: (typeof received)[number]) => received.push(message));
     socket.emit('subscribe', { eventId: event.id });
-    await eventually(() => received.length === 1);
+    await eventually(() => received.length >= 1);
 
     // The first delivery fails: the relay publishes again, the consumer applies it once.
     faults.failNext = 1;

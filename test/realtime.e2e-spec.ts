@@ -144,7 +144,7 @@ describe('real-time availability (socket.io)', () => {
     // Still connected and serving.
     expect(watcher.socket.connected).toBe(true);
     watcher.socket.emit('subscribe', { eventId: event.id });
-    await eventually(() => watcher.of(event.id).length === 1);
+    await eventually(() => watcher.of(event.id).length >= 1);
   });
 
   it('200 parallel bookings: the last message equals the database, far fewer messages than bookings', async () => {
@@ -153,7 +153,7 @@ describe('real-time availability (socket.io)', () => {
     });
     const watcher = await watch(a);
     watcher.socket.emit('subscribe', { eventId: event.id });
-    await eventually(() => watcher.of(event.id).length === 1);
+    await eventually(() => watcher.of(event.id).length >= 1);
 
     const buyers = await createBuyers(a, 200);
     const answers = await Promise.all(
@@ -184,7 +184,7 @@ describe('real-time availability (socket.io)', () => {
     });
     const onB = await watch(b);
     onB.socket.emit('subscribe', { eventId: event.id });
-    await eventually(() => onB.of(event.id).length === 1);
+    await eventually(() => onB.of(event.id).length >= 1);
 
     const [buyer] = await createBuyers(a, 1);
     await book(a, buyer, event.id, { ticketTypeId: event.ticketTypes[0].id, quantity: 3 }).expect(
@@ -203,7 +203,7 @@ describe('real-time availability (socket.io)', () => {
     const seen = onB.of(event.id).length;
     const watcherOnA = await watch(a);
     watcherOnA.socket.emit('subscribe', { eventId: event.id });
-    await eventually(() => watcherOnA.of(event.id).length === 1);
+    await eventually(() => watcherOnA.of(event.id).length >= 1);
     const [other] = await createBuyers(a, 1);
     await book(a, other, event.id, { ticketTypeId: event.ticketTypes[0].id, quantity: 1 }).expect(
       201,
@@ -230,7 +230,7 @@ describe('real-time availability (socket.io)', () => {
     expect(othersOffers).toEqual([]);
 
     const forged = await watch(a, 'not-a-token');
-    await eventually(() => forged.exceptions.length === 1);
+    await eventually(() => forged.exceptions.length >= 1);
     expect(forged.exceptions[0].message).toMatch(/token/);
     expect(forged.socket.connected).toBe(true);
   });
