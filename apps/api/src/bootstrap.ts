@@ -69,7 +69,7 @@ async function configure(app: NestFastifyApplication): Promise<NestFastifyApplic
     .map((origin) => origin.trim())
     .filter(Boolean);
   app.enableCors({ origin: origins.length > 0 ? origins : false });
-  app.useWebSocketAdapter(new SocketIoAdapter(app, origins, optionalRedis(app)));
+  app.useWebSocketAdapter(new SocketIoAdapter(app, origins, optionalRedis(app, config)));
   app.setGlobalPrefix('api/v1', {
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },
@@ -105,12 +105,17 @@ async function configure(app: NestFastifyApplication): Promise<NestFastifyApplic
   return app;
 }
 
-function optionalRedis(app: NestFastifyApplication): Redis | undefined {
-  try {
-    return app.get<Redis>(getRedisConnectionToken(), { strict: false });
-  } catch {
-    return undefined; // no REDIS_URL: sockets of this one instance only
-  }
+/**
+ * The Redis connection when REDIS_URL is set. Never asked for otherwise: outside the tests,
+ * Nest aborts the process when `get` misses, whatever catches it.
+ */
+function optionalRedis(
+  app: NestFastifyApplication,
+  config: ConfigService<Environment, true>,
+): Redis | undefined {
+  return config.get('REDIS_URL', { infer: true })
+    ? app.get<Redis>(getRedisConnectionToken(), { strict: false })
+    : undefined;
 }
 
 /** The production server: the root module built from the validated environment. */
