@@ -7,7 +7,11 @@ import type { TestingModule } from '@nestjs/testing';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { SwaggerModule } from '@nestjs/swagger';
+import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
+import type Redis from 'ioredis';
 import type { Environment } from '@app/config';
+import { Metrics } from '@app/metrics';
+import { SocketIoAdapter } from '@app/realtime';
 import { AppModule } from './app.module';
 import { logFormat, prettyStream } from './http/log-format';
 import { PinoNestLogger } from './http/pino-nest-logger';
@@ -74,20 +78,40 @@ async function configure(
     done();
   });
   addSecurityHeaders(fastify);
+  const metrics = app.get(Metrics);
+  // The route's template (not the URL) keeps the label set small.
+  fastify.addHook('onResponse', (request, reply, done) => {
+    metrics.observeHttp(
+      request.method,
+      request.routeOptions.url,
+      reply.statusCode,
+      reply.elapsedTime,
+    );
+    done();
+  });
   const origins = config
     .get('CORS_ORIGINS', { infer: true })
     .split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
   app.enableCors({ origin: origins.length > 0 ? origins : false });
+  app.useWebSocketAdapter(new SocketIoAdapter(app, origins, optionalRedis(app, config)));
   app.setGlobalPrefix('api/v1', {
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },
       { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
+      { path: 'admin', method: RequestMethod.GET },
+      { path: 'admin/dashboard.js', method: RequestMethod.GET },
+      { path: 'admin/dashboard.css', method: RequestMethod.GET },
     ],
   });
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalFilters(
+    new ProblemDetailsFilter((error) => {
+      if (error.code === 'booking.sold_out') metrics.soldOutAnswers.inc();
+    }),
+  );
 
   const document = createOpenApiDocument(app, environment);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
@@ -95,6 +119,19 @@ async function configure(
   await app.init();
   await fastify.ready();
   return app;
+}
+
+/**
+ * The Redis connection when REDIS_URL is set. Never asked for otherwise: outside the tests,
+ * Nest aborts the process when `get` misses, whatever catches it.
+ */
+function optionalRedis(
+  app: NestFastifyApplication,
+  config: ConfigService<Environment, true>,
+): Redis | undefined {
+  return config.get('REDIS_URL', { infer: true })
+    ? app.get<Redis>(getRedisConnectionToken(), { strict: false })
+    : undefined;
 }
 
 /** The production server: the root module built from the validated environment. */

@@ -59,7 +59,11 @@ export function sendFrameworkProblem(error: FastifyError, reply: FastifyReply): 
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
+  /** `onDomainError` sees every expected failure answered (the metrics count sold-out answers). */
+  constructor(private readonly onDomainError: (error: DomainError) => void = () => undefined) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
+    if (exception instanceof DomainError) this.onDomainError(exception);
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
