@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { RowByRowJob } from '@app/common';
 import type { Environment } from '@app/config';
+import { Metrics } from '@app/metrics';
 import { MailTransport } from './mail-transport';
 import { OrderMails } from './order-mails';
 import { SentNotifications, type MailClaim } from './sent-notifications';
@@ -21,6 +22,7 @@ const OUTAGE_MAX_WAIT_MS = 60_000;
  */
 @Injectable()
 export class MailDeliveryJob extends RowByRowJob {
+  private readonly sending = new Set<Promise<number>>();
   private outageWaitMs = 0;
   private outageUntil = 0;
   private readonly outageBaseMs: number;
@@ -30,6 +32,7 @@ export class MailDeliveryJob extends RowByRowJob {
     private readonly claims: SentNotifications,
     private readonly mails: OrderMails,
     private readonly transport: MailTransport,
+    private readonly metrics: Metrics,
     config: ConfigService<Environment, true>,
   ) {
     super('Mail delivery', EVERY_MS, 'mail_delivery', dataSource, config);
@@ -46,12 +49,21 @@ export class MailDeliveryJob extends RowByRowJob {
   /** The fast path after a claim: this mail now, unless the server is known to be down. */
   async sendNow(claim: MailClaim): Promise<void> {
     if (Date.now() < this.outageUntil) return;
-    const leased = await this.claims.lease({
-      limit: 1,
-      dueSql: this.backoff.dueSql('s.id'),
-      id: claim.id,
-    });
-    await this.deliver(leased);
+    const sending = this.claims
+      .lease({ limit: 1, dueSql: this.backoff.dueSql('s.id'), id: claim.id })
+      .then((leased) => this.deliver(leased));
+    this.sending.add(sending);
+    try {
+      await sending;
+    } finally {
+      this.sending.delete(sending);
+    }
+  }
+
+  /** Shutdown waits for the fast-path sends in flight, as for a pass of the job. */
+  override async onModuleDestroy(): Promise<void> {
+    await Promise.allSettled([...this.sending]);
+    await super.onModuleDestroy();
   }
 
   private async deliver(leased: MailClaim[]): Promise<number> {
@@ -62,10 +74,25 @@ export class MailDeliveryJob extends RowByRowJob {
         leased,
         (claim) => claim.id,
         async (claim) => {
-          await this.send(claim);
+          try {
+            await this.send(claim);
+          } catch (error) {
+            this.metrics.emailFailures.inc({
+              reason: serverUnavailable(error) ? 'unavailable' : 'refused',
+            });
+            throw error;
+          }
           done.add(claim.id);
         },
-        (error) => this.isServerUnavailable(error),
+        (error) => {
+          if (!serverUnavailable(error)) return false;
+          this.outageWaitMs = Math.min(
+            Math.max(this.outageWaitMs * 2, this.outageBaseMs),
+            OUTAGE_MAX_WAIT_MS,
+          );
+          this.outageUntil = Date.now() + this.outageWaitMs;
+          return true;
+        },
       );
     } finally {
       await this.claims.release(leased.filter((claim) => !done.has(claim.id)).map((c) => c.id));
@@ -81,30 +108,24 @@ export class MailDeliveryJob extends RowByRowJob {
     }
     const { messageId } = await this.transport.send(mail);
     this.outageWaitMs = 0;
+    this.metrics.emailsSent.inc({ kind: claim.kind });
     await this.claims.markSent(claim.id, {
       recipient: mail.to.address,
       subject: mail.subject,
       messageId,
     });
   }
+}
 
-  /**
-   * Connection-level failures (refused, timed out, TLS, DNS) and 421 "service not available"
-   * mean no mail can go now; a reply about this mail (5xx, other 4xx) is the mail's own.
-   */
-  private isServerUnavailable(error: unknown): boolean {
-    const { code, responseCode } = (error ?? {}) as { code?: string; responseCode?: number };
-    const unavailable =
-      responseCode === 421 ||
-      (responseCode === undefined &&
-        ['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ETLS', 'EPROTOCOL'].includes(code ?? ''));
-    if (unavailable) {
-      this.outageWaitMs = Math.min(
-        Math.max(this.outageWaitMs * 2, this.outageBaseMs),
-        OUTAGE_MAX_WAIT_MS,
-      );
-      this.outageUntil = Date.now() + this.outageWaitMs;
-    }
-    return unavailable;
-  }
+/**
+ * Connection-level failures (refused, timed out, TLS, DNS) and 421 "service not available"
+ * mean no mail can go now; a reply about this mail (5xx, other 4xx) is the mail's own.
+ */
+function serverUnavailable(error: unknown): boolean {
+  const { code, responseCode } = (error ?? {}) as { code?: string; responseCode?: number };
+  return (
+    responseCode === 421 ||
+    (responseCode === undefined &&
+      ['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ETLS', 'EPROTOCOL'].includes(code ?? ''))
+  );
 }

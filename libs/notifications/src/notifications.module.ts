@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import type { Environment } from '@app/config';
 import { DoorModule } from '@app/door';
 import { OrdersModule } from '@app/orders';
+import { OutboxModule } from '@app/outbox';
 import { MailDeliveryJob } from './mail-delivery.job';
 import { LocalMailTransport, MailTransport, SmtpMailTransport } from './mail-transport';
 import { OrderMails } from './order-mails';
@@ -22,7 +23,7 @@ export function createMailTransport(config: ConfigService<Environment, true>): M
 
 /** The buyer's emails about their orders, sent once per order state. */
 @Module({
-  imports: [DoorModule, OrdersModule],
+  imports: [DoorModule, OrdersModule, OutboxModule],
   providers: [
     { provide: MailTransport, inject: [ConfigService], useFactory: createMailTransport },
     MailDeliveryJob,

@@ -1,13 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
-import type { PaymentNotification, PublishedMessage } from '@app/outbox';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { MessageBus, type MessageOf } from '@app/outbox';
 import { MailDeliveryJob } from './mail-delivery.job';
 import { MAIL_KIND_OF } from './order-mail-kind';
 import { SentNotifications } from './sent-notifications';
-
-type PaymentNotificationMessage = PublishedMessage<{
-  topic: 'payment_notifications';
-  payload: PaymentNotification;
-}>;
 
 /**
  * The consumer group `email` on `payment_notifications`: each message claims its mail (once
@@ -16,15 +11,20 @@ type PaymentNotificationMessage = PublishedMessage<{
  * server never holds up the stream. What is not sent then, MailDeliveryJob retries.
  */
 @Injectable()
-export class PaymentNotificationMails {
+export class PaymentNotificationMails implements OnModuleInit {
   private readonly logger = new Logger(PaymentNotificationMails.name);
 
   constructor(
+    private readonly bus: MessageBus,
     private readonly claims: SentNotifications,
     private readonly delivery: MailDeliveryJob,
   ) {}
 
-  async handle(message: PaymentNotificationMessage): Promise<void> {
+  onModuleInit(): void {
+    this.bus.consume('payment_notifications', 'email', (message) => this.handle(message));
+  }
+
+  async handle(message: MessageOf<'payment_notifications'>): Promise<void> {
     const claim = await this.claims.claim(
       message.orderId,
       MAIL_KIND_OF[message.type],
