@@ -277,6 +277,12 @@ describe('email notifications', () => {
     expect(smtp.refusedRecipients).toBeGreaterThanOrEqual(4);
     expect(smtp.to(refused.buyer.email)).toHaveLength(0);
     await expect(testApp.app.get(MailDeliveryJob).needingAttention()).resolves.toBe(1);
+    // Visible to monitoring: the failures, and the mail left for a human.
+    const metrics = (await testApp.http().get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/^ticketing_job_rows_needing_attention\{job="mail_delivery"\} 1$/m);
+    const refusals = /^ticketing_email_failures_total\{reason="refused"\} (\d+)$/m.exec(metrics);
+    expect(Number(refusals?.[1])).toBeGreaterThanOrEqual(4);
+    expect(metrics).toMatch(/^ticketing_emails_sent_total\{kind="confirmed"\} [1-9]\d*$/m);
 
     // A human fixes the mailbox and clears the mark: the mail goes, once.
     smtp.rejectedRecipients.delete(refused.buyer.email);
