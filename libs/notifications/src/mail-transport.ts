@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { createTransport, type SendMailOptions, type Transporter } from 'nodemailer';
@@ -71,7 +71,9 @@ export class LocalMailTransport extends MailTransport {
     await mkdir(this.directory, { recursive: true });
     const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^\w.-]/g, '')}.eml`;
     const file = join(this.directory, name);
-    await writeFile(file, info.message);
+    // Written aside, then renamed: a reader never sees half a message.
+    await writeFile(`${file}.partial`, info.message);
+    await rename(`${file}.partial`, file);
     this.logger.log(
       `Not sent (no SMTP_URL): "${mail.subject}" to ${mail.to.address}, written to ${resolve(file)}`,
     );
