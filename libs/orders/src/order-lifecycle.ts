@@ -217,6 +217,11 @@ export class OrderLifecycle {
    * they taken and the order, its items and an outbox row inserted. Otherwise nothing
    * changes for that hold and `free` says which of its ids are still free.
    */
+  /** Holds waiting for a batch to start (for metrics, and for tests that make batches form). */
+  get holdsWaiting(): number {
+    return this.queuedHolds.length;
+  }
+
   hold(request: HoldRequest): Promise<HoldResult> {
     return new Promise((resolve, reject) => {
       this.queuedHolds.push({ request, resolve, reject });
