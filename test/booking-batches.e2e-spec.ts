@@ -1,3 +1,5 @@
+import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
+import type Redis from 'ioredis';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { OrderLifecycle } from '@app/orders';
 import { TicketLockService } from '@app/tickets';
@@ -210,6 +212,31 @@ describe('batched holds: one buyer’s failure never fails the batch', () => {
     },
     180_000,
   );
+
+  it('warm start: the lock store has an event’s free ids once it is created, grown or back on sale', async () => {
+    const event = await createEvent(testApp, admin, {
+      ticketTypes: [{ name: 'General Admission', price: 2500, quantity: 50 }],
+    });
+    const pool = { eventId: event.id, ticketTypeId: event.ticketTypes[0].id };
+    expect(await freeInLockStore(testApp, pool)).toBe(50);
+
+    const patch = (path: string, body: object) =>
+      testApp
+        .http()
+        .patch(`/api/v1/events/${event.id}${path}`)
+        .set('Authorization', `Bearer ${admin.token}`)
+        .send(body)
+        .expect(200);
+    await patch(`/ticket-types/${pool.ticketTypeId}`, { quantity: 80 });
+    expect(await freeInLockStore(testApp, pool)).toBe(80);
+
+    // Redis loses the pool while the event is off sale; putting it back on sale reloads it.
+    await patch('', { status: 'cancelled' });
+    await testApp.app.get<Redis>(getRedisConnectionToken()).flushdb();
+    expect(await freeInLockStore(testApp, pool)).toBeNull();
+    await patch('', { status: 'on_sale' });
+    expect(await freeInLockStore(testApp, pool)).toBe(80);
+  });
 });
 
 /** In PostgreSQL: the orders of these buyers are exactly the 201s, each locking its tickets. */
