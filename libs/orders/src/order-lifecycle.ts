@@ -137,10 +137,12 @@ const HOLD_SQL = `WITH holds AS (
      WHERE e.status = 'on_sale' AND e.starts_at > now()
    ), holding AS (
      -- A pending order committed before this statement; one committed meanwhile makes the
-     -- unique index fail the statement, and the batch is retried hold by hold.
+     -- unique index fail the statement, and the batch is retried hold by hold. LATERAL …
+     -- LIMIT 1 probes the one-pending-per-buyer index per hold: a plain semi-join read
+     -- every pending order of the table.
      SELECT h.n FROM holds h
-     WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = h.user_id
-                   AND o.event_id = h.event_id AND o.status = 'pending')
+     CROSS JOIN LATERAL (SELECT 1 FROM orders o WHERE o.user_id = h.user_id
+                         AND o.event_id = h.event_id AND o.status = 'pending' LIMIT 1) pending
    ), go AS (
      SELECT h.*, bookable.currency, per_hold.total
      FROM holds h JOIN bookable ON bookable.n = h.n
