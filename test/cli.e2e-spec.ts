@@ -1,6 +1,10 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { ProbeModule } from './support/probe.module';
-import { ensureBuilt, runCli } from './support/processes';
+import { CLI_MAIN, collect, ensureBuilt, ROOT, runCli } from './support/processes';
 import {
   createUser,
   expectProblem,
@@ -70,10 +74,75 @@ describe('admin CLI', () => {
     expect(after.stdout).not.toContain(user.email);
   });
 
+  it('grants, lists and revokes the staff role, which opens door routes only', async () => {
+    const doorman = await createUser(testApp);
+    const doorRoute = (token: string) =>
+      testApp.http().get('/api/v1/probe/door').set('Authorization', `Bearer ${token}`);
+    expectProblem(await doorRoute(doorman.token), 403);
+
+    const granted = await cli('staff', 'grant', doorman.email.toUpperCase());
+    expect(granted).toEqual(
+      expect.objectContaining({
+        code: 0,
+        stdout: `${doorman.email} is now door staff.\n`,
+        stderr: '',
+      }),
+    );
+    expect(await role(doorman.id)).toBe('staff');
+    await doorRoute(doorman.token).expect(200);
+    expectProblem(await adminRoute(doorman.token), 403);
+
+    const listed = await cli('staff', 'list');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^\d+ staff member\(s\)/);
+    const [{ name }] = await testApp.dataSource.query('SELECT name FROM users WHERE id = $1', [
+      doorman.id,
+    ]);
+    expect(listed.stdout.split('\n')).toContain(`${doorman.email}\t${name}`);
+    expect((await cli('admin', 'list')).stdout).not.toContain(doorman.email);
+
+    const revoked = await cli('staff', 'revoke', doorman.email);
+    expect(revoked).toEqual(
+      expect.objectContaining({
+        code: 0,
+        stdout: `${doorman.email} is no longer door staff.\n`,
+        stderr: '',
+      }),
+    );
+    expect(await role(doorman.id)).toBe('customer');
+    expectProblem(await doorRoute(doorman.token), 403);
+    expect((await cli('staff', 'list')).stdout).not.toContain(doorman.email);
+  });
+
+  it('never demotes an admin through the staff commands', async () => {
+    const boss = await createUser(testApp, { admin: true });
+    const granted = await cli('staff', 'grant', boss.email);
+    expect(granted).toEqual(
+      expect.objectContaining({
+        code: 0,
+        stdout: `${boss.email} is an admin, which includes door staff.\n`,
+      }),
+    );
+    expect(await role(boss.id)).toBe('admin');
+    expect((await cli('staff', 'revoke', boss.email)).code).toBe(0);
+    expect(await role(boss.id)).toBe('admin');
+    // An admin passes door routes too.
+    await testApp
+      .http()
+      .get('/api/v1/probe/door')
+      .set('Authorization', `Bearer ${boss.token}`)
+      .expect(200);
+  });
+
   it('fails with exit 1 and a one-line message on stderr for an unknown email', async () => {
     const email = `nobody-${randomUUID()}@example.com`;
-    for (const command of ['grant', 'revoke']) {
-      const result = await cli('admin', command, email);
+    for (const [group, command] of [
+      ['admin', 'grant'],
+      ['admin', 'revoke'],
+      ['staff', 'grant'],
+      ['staff', 'revoke'],
+    ]) {
+      const result = await cli(group, command, email);
       expect(result).toEqual({
         code: 1,
         signal: null,
@@ -92,6 +161,11 @@ describe('admin CLI', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/missing required argument 'email'/);
 
+    const unknownStaff = await cli('staff', 'frobnicate');
+    expect(unknownStaff.code).toBe(1);
+    expect(unknownStaff.stderr).toContain('Unknown staff command: frobnicate');
+    expect((await cli('staff', 'revoke')).stderr).toMatch(/missing required argument 'email'/);
+
     const topLevel = await cli('frobnicate');
     expect(topLevel.code).toBe(1);
     expect(topLevel.stderr.match(/unknown command 'frobnicate'/g)).toHaveLength(1);
@@ -101,6 +175,7 @@ describe('admin CLI', () => {
     const help = await cli('--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/admin/);
+    expect(help.stdout).toMatch(/staff/);
     expect(help.stderr).toBe('');
   });
 
@@ -115,5 +190,59 @@ describe('admin CLI', () => {
     expect(result.stderr).toMatch(/^DATABASE_URL: .*postgres/m);
     expect(result.stderr).toMatch(/^JWT_SECRET: .*32 characters/m);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('`npm run cli` runs the build as it is when it is current: no TypeScript build', async () => {
+    const buildInfo = join(ROOT, 'dist', '.tsbuildinfo');
+    const before = [statSync(buildInfo).mtimeMs, statSync(CLI_MAIN).mtimeMs];
+    const child = spawn('npm', ['run', '--silent', 'cli', '--', 'admin', 'grant', user.email], {
+      cwd: ROOT,
+      env: { ...process.env },
+      stdio: 'pipe',
+    });
+    const result = await collect(child, 60_000);
+    expect(result).toEqual(
+      expect.objectContaining({ code: 0, stdout: `${user.email} is now an admin.\n` }),
+    );
+    expect([statSync(buildInfo).mtimeMs, statSync(CLI_MAIN).mtimeMs]).toEqual(before);
+  });
+
+  it('rebuilds first when a source or build setting is newer than the build', () => {
+    const { isStale } = jest.requireActual<{ isStale: (root: string) => boolean }>(
+      '../scripts/build-if-stale.js',
+    );
+    const root = mkdtempSync(join(tmpdir(), 'stale-build-'));
+    try {
+      const files = [
+        'dist/.tsbuildinfo',
+        'dist/apps/api/src/main.js',
+        'dist/apps/cli/src/main.js',
+        'libs/users/src/users.service.ts',
+        'libs/users/src/users.service.spec.ts',
+        'package.json',
+        'tsconfig.json',
+        'tsconfig.build.json',
+      ];
+      for (const file of files) {
+        mkdirSync(dirname(join(root, file)), { recursive: true });
+        writeFileSync(join(root, file), '');
+      }
+      const at = (file: string, seconds: number) => utimesSync(join(root, file), seconds, seconds);
+      files.forEach((file) => at(file, 1_000));
+      at('dist/.tsbuildinfo', 2_000);
+      expect(isStale(root)).toBe(false);
+      at('libs/users/src/users.service.spec.ts', 3_000); // tests are not built
+      expect(isStale(root)).toBe(false);
+      at('libs/users/src/users.service.ts', 3_000);
+      expect(isStale(root)).toBe(true);
+      at('libs/users/src/users.service.ts', 1_000);
+      at('tsconfig.build.json', 3_000);
+      expect(isStale(root)).toBe(true);
+      at('tsconfig.build.json', 1_000);
+      rmSync(join(root, 'dist/apps/cli/src/main.js'));
+      expect(isStale(root)).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -18,10 +18,10 @@
 // (TICKETS for run.sh, default 200,000), BENCH_SKIP_LIMITS=1,
 // BENCH_CPU_PROF=1 (writes .cpuprofile files of the server into the working directory).
 const { spawn, spawnSync } = require('node:child_process');
+const { createHmac, generateKeyPairSync } = require('node:crypto');
 const { existsSync } = require('node:fs');
 const path = require('node:path');
 const autocannon = require('autocannon');
-const { createHmac } = require('node:crypto');
 const { readFileSync } = require('node:fs');
 const { performance } = require('node:perf_hooks');
 const argon2 = require('argon2');
@@ -87,6 +87,13 @@ function startServer(port = PORT, workers = WORKERS) {
       JWT_SECRET,
       HOLD_SECONDS: '3600',
       AUTH_RATE_LIMIT: '0',
+      // Production refuses to start without Stripe; the bench books only, never pays.
+      STRIPE_SECRET_KEY: 'sk_test_bench_never_called',
+      STRIPE_WEBHOOK_SECRET: 'whsec_bench_never_called',
+      STRIPE_API_URL: 'http://127.0.0.1:9',
+      TICKET_SIGNING_KEY: generateKeyPairSync('ed25519')
+        .privateKey.export({ format: 'pem', type: 'pkcs8' })
+        .toString(),
       LOG_LEVEL: 'warn',
       WEB_CONCURRENCY: String(workers),
     },
