@@ -134,7 +134,11 @@ async function createUsers(db, count, role) {
 
 async function createEvent(adminToken, quantity) {
   const started = performance.now();
-  const response = await fetch(`${BASE}/api/v1/events`, {
+  // A connection of its own: a pooled one may have idled past the server's keep-alive
+  // timeout (creating 100,000 buyers takes longer) and be closed under the request.
+  const client = new Pool(BASE, { connections: 1, pipelining: 0 });
+  const response = await client.request({
+    path: '/api/v1/events',
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
     body: JSON.stringify({
@@ -144,9 +148,13 @@ async function createEvent(adminToken, quantity) {
       maxTicketsPerOrder: 4,
       ticketTypes: [{ name: 'General Admission', price: 5000, quantity }],
     }),
+    headersTimeout: 120_000,
+    bodyTimeout: 120_000,
   });
-  const body = await response.json();
-  if (response.status !== 201) throw new Error(`event creation failed: ${JSON.stringify(body)}`);
+  const body = await response.body.json();
+  await client.close();
+  if (response.statusCode !== 201)
+    throw new Error(`event creation failed: ${JSON.stringify(body)}`);
   return { event: body, seconds: (performance.now() - started) / 1000 };
 }
 
