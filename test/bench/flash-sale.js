@@ -109,7 +109,7 @@ function startServer(port = PORT, workers = WORKERS) {
 }
 
 async function waitReady(base = BASE) {
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 900; i++) {
     try {
       const response = await fetch(`${base}/health/ready`);
       if (response.ok) return;
@@ -118,7 +118,7 @@ async function waitReady(base = BASE) {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error('server did not become ready in 30 s');
+  throw new Error('server did not become ready in 90 s');
 }
 
 async function createUsers(db, count, role) {
