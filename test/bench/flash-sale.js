@@ -6,11 +6,22 @@
 //     out and per 10 % of the sale, sold-out 409s/s, latency percentiles, errors, peak RSS;
 //  2. invariant 1 checked in PostgreSQL;
 //  3. event creation time and p50 booking latency on 1,000 vs 1,000,000-ticket events.
+//  4. autocannon at 100 connections against one server process, driven as the bare reference
+//     server of ../shared/limits is (2 tickets a booking, a different buyer each request):
+//     tickets/s until sold out, p99 of a 201, then 10 s of sold-out 409s (and the same 409s
+//     against the two-process server); the load generator's own ceiling on a trivial route;
+//  5. ../shared/limits/run.sh (the bare server, same PostgreSQL and Redis) unless
+//     BENCH_SKIP_LIMITS=1, and every figure as a ratio to it.
 // Settings: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_ATTEMPTS, BENCH_CONCURRENCY,
-// BENCH_WEB_CONCURRENCY (server processes, default 2: one per core),
+// BENCH_WEB_CONCURRENCY (server processes, default 2: one per core), BENCH_PORT,
+// BENCH_AC_TICKETS (tickets of the autocannon sale, default 40,000), BENCH_LIMITS_TICKETS
+// (TICKETS for run.sh, default 200,000), BENCH_SKIP_LIMITS=1,
 // BENCH_CPU_PROF=1 (writes .cpuprofile files of the server into the working directory).
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const { createHmac, generateKeyPairSync } = require('node:crypto');
+const { existsSync } = require('node:fs');
+const path = require('node:path');
+const autocannon = require('autocannon');
 const { readFileSync } = require('node:fs');
 const { performance } = require('node:perf_hooks');
 const argon2 = require('argon2');
@@ -28,6 +39,9 @@ const TICKETS = 20_000;
 const ATTEMPTS = Number(process.env.BENCH_ATTEMPTS ?? 100_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 500);
 const WORKERS = process.env.BENCH_WEB_CONCURRENCY ?? '2';
+const AC_TICKETS = Number(process.env.BENCH_AC_TICKETS ?? 40_000);
+const LIMITS_TICKETS = process.env.BENCH_LIMITS_TICKETS ?? '200000';
+const LIMITS_SCRIPT = path.resolve(__dirname, '../../../shared/limits/run.sh');
 
 function base64url(value) {
   return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString(
@@ -61,13 +75,13 @@ async function freshDatabase() {
   return db;
 }
 
-function startServer() {
+function startServer(port = PORT, workers = WORKERS) {
   const args = process.env.BENCH_CPU_PROF ? ['--cpu-prof'] : [];
   const server = spawn(process.execPath, [...args, 'dist/apps/api/src/main.js'], {
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
-      PORT: String(PORT),
+      PORT: String(port),
       DATABASE_URL,
       REDIS_URL,
       JWT_SECRET,
@@ -81,7 +95,7 @@ function startServer() {
         .privateKey.export({ format: 'pem', type: 'pkcs8' })
         .toString(),
       LOG_LEVEL: 'warn',
-      WEB_CONCURRENCY: WORKERS,
+      WEB_CONCURRENCY: String(workers),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -94,17 +108,17 @@ function startServer() {
   return server;
 }
 
-async function waitReady() {
-  for (let i = 0; i < 300; i++) {
+async function waitReady(base = BASE) {
+  for (let i = 0; i < 900; i++) {
     try {
-      const response = await fetch(`${BASE}/health/ready`);
+      const response = await fetch(`${base}/health/ready`);
       if (response.ok) return;
     } catch {
       // not listening yet
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error('server did not become ready in 30 s');
+  throw new Error('server did not become ready in 90 s');
 }
 
 async function createUsers(db, count, role) {
@@ -120,7 +134,11 @@ async function createUsers(db, count, role) {
 
 async function createEvent(adminToken, quantity) {
   const started = performance.now();
-  const response = await fetch(`${BASE}/api/v1/events`, {
+  // A connection of its own: a pooled one may have idled past the server's keep-alive
+  // timeout (creating 100,000 buyers takes longer) and be closed under the request.
+  const client = new Pool(BASE, { connections: 1, pipelining: 0 });
+  const response = await client.request({
+    path: '/api/v1/events',
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
     body: JSON.stringify({
@@ -130,9 +148,13 @@ async function createEvent(adminToken, quantity) {
       maxTicketsPerOrder: 4,
       ticketTypes: [{ name: 'General Admission', price: 5000, quantity }],
     }),
+    headersTimeout: 120_000,
+    bodyTimeout: 120_000,
   });
-  const body = await response.json();
-  if (response.status !== 201) throw new Error(`event creation failed: ${JSON.stringify(body)}`);
+  const body = await response.body.json();
+  await client.close();
+  if (response.statusCode !== 201)
+    throw new Error(`event creation failed: ${JSON.stringify(body)}`);
   return { event: body, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -204,6 +226,128 @@ function peakRssMb(pid) {
   });
 }
 
+/** autocannon, 100 connections: per-status latencies and the time of each answer. */
+async function cannon(base, { path: route, method = 'GET', body, tokens, seconds, amount }) {
+  let next = 0;
+  const answers = [];
+  const started = performance.now();
+  const instance = autocannon({
+    url: base,
+    connections: 100,
+    ...(amount ? { amount } : { duration: seconds }),
+    requests: [
+      {
+        method,
+        path: route,
+        headers: { 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+        setupRequest: (request) =>
+          tokens
+            ? {
+                ...request,
+                headers: {
+                  ...request.headers,
+                  authorization: `Bearer ${tokens[next++ % tokens.length]}`,
+                },
+              }
+            : request,
+      },
+    ],
+  });
+  instance.on('response', (_client, status, _bytes, ms) =>
+    answers.push({ status, ms, at: performance.now() - started }),
+  );
+  await instance;
+  return { answers, seconds: (performance.now() - started) / 1000 };
+}
+
+function rate(count, seconds) {
+  return seconds > 0 ? count / seconds : NaN;
+}
+
+/** Holds by autocannon until sold out, then sold-out traffic (the bare server's protocol). */
+async function cannonSale(base, adminToken, tokens) {
+  const { event } = await createEvent(adminToken, AC_TICKETS);
+  const typeId = event.ticketTypes[0].id;
+  const sale = await cannon(base, {
+    path: `/api/v1/events/${event.id}/bookings`,
+    method: 'POST',
+    body: { ticketTypeId: typeId, quantity: 2 },
+    tokens,
+    amount: AC_TICKETS / 2 + 2000,
+  });
+  const held = sale.answers.filter((a) => a.status === 201);
+  const soldOutAt = Math.max(...held.map((a) => a.at));
+  const ms201 = held.map((a) => a.ms).sort((a, b) => a - b);
+  const errors = sale.answers.filter((a) => a.status !== 201 && a.status !== 409).length;
+  return {
+    eventId: event.id,
+    typeId,
+    ticketsPerS: rate(held.length * 2, soldOutAt / 1000),
+    p99: percentile(ms201, 99),
+    held: held.length,
+    errors,
+  };
+}
+
+async function cannonSoldOut(base, eventId, typeId, tokens) {
+  const run = await cannon(base, {
+    path: `/api/v1/events/${eventId}/bookings`,
+    method: 'POST',
+    body: { ticketTypeId: typeId, quantity: 2 },
+    tokens,
+    seconds: 10,
+  });
+  const rejected = run.answers.filter((a) => a.status === 409);
+  return {
+    perS: rate(rejected.length, run.seconds),
+    p99: percentile(
+      rejected.map((a) => a.ms).sort((a, b) => a - b),
+      99,
+    ),
+    other: run.answers.length - rejected.length,
+  };
+}
+
+/** ../shared/limits/run.sh on the same PostgreSQL and Redis: {none, redis} results. */
+function runLimits() {
+  if (process.env.BENCH_SKIP_LIMITS === '1' || !existsSync(LIMITS_SCRIPT)) return null;
+  console.log(`\nrunning ${LIMITS_SCRIPT} (TICKETS=${LIMITS_TICKETS}) ...`);
+  const result = spawnSync(LIMITS_SCRIPT, [], {
+    env: { ...process.env, TICKETS: LIMITS_TICKETS },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const limits = {};
+  for (const line of result.stdout.split('\n')) {
+    const match = /^LIMIT gate=(\w+) (\{.*\})$/.exec(line);
+    if (match) {
+      console.log(line);
+      limits[match[1]] = JSON.parse(match[2]);
+    }
+  }
+  if (!limits.none || !limits.redis) {
+    console.log(`run.sh gave no result (exit ${result.status}): ${result.stderr.slice(-500)}`);
+    return null;
+  }
+  return limits;
+}
+
+/** A bare INSERT … SELECT generate_series of 1,000,000 rows of the tickets table's columns. */
+async function bareInsertSeconds(db) {
+  await db.query(`DROP TABLE IF EXISTS bench_bare_tickets;
+    CREATE TABLE bench_bare_tickets (
+      id uuid PRIMARY KEY, ticket_type_id uuid NOT NULL, serial integer NOT NULL,
+      status text NOT NULL DEFAULT 'available', order_id uuid, held_until timestamptz)`);
+  const started = performance.now();
+  await db.query(`INSERT INTO bench_bare_tickets (id, ticket_type_id, serial)
+    SELECT gen_random_uuid(), '00000000-0000-4000-8000-000000000000', s
+    FROM generate_series(1, 1000000) AS s`);
+  const seconds = (performance.now() - started) / 1000;
+  await db.query('DROP TABLE bench_bare_tickets');
+  return seconds;
+}
+
 async function checkInvariants(db, eventId) {
   const violations = [];
   const { rows: counts } = await db.query(
@@ -250,8 +394,9 @@ async function checkInvariants(db, eventId) {
 }
 
 async function main() {
+  const figures = {};
   const db = await freshDatabase();
-  const server = startServer();
+  let server = startServer();
   try {
     await waitReady();
     const [adminToken] = await createUsers(db, 1, 'admin');
@@ -294,6 +439,7 @@ async function main() {
       `errors (not 201/409): ${errors.length}${errors.length ? ` ${JSON.stringify(errors.slice(0, 5))}` : ''}`,
     );
 
+    const decileRates = [];
     console.log('rate per 10 % of the sale (tickets held):');
     const ordered = [...held].sort((a, b) => a.at - b.at);
     let cumulative = 0;
@@ -305,6 +451,7 @@ async function main() {
       holdsInDecile += 1;
       while (decile <= 10 && cumulative >= (decile * ticketsHeld) / 10) {
         const span = (r.at - decileStart) / 1000;
+        decileRates.push(holdsInDecile / span);
         console.log(
           `  ${String(decile * 10).padStart(3)} %  ${(holdsInDecile / span).toFixed(0).padStart(6)} holds/s`,
         );
@@ -315,6 +462,21 @@ async function main() {
     }
     console.log(`server peak RSS per process (MB): ${peakRssMb(server.pid).join(' + ')}`);
 
+    const ms201 = held.map((r) => r.ms);
+    const sortedDeciles = [...decileRates].sort((a, b) => a - b);
+    Object.assign(figures, {
+      holdsPerS: held.length / (soldOutAt / 1000),
+      ticketsPerS: ticketsHeld / (soldOutAt / 1000),
+      soldOutPerS: afterSoldOut.length / (seconds - soldOutAt / 1000),
+      p99of201: percentile(
+        [...ms201].sort((a, b) => a - b),
+        99,
+      ),
+      meanOf201: ms201.reduce((sum, ms) => sum + ms, 0) / ms201.length,
+      slowestDecileToMedian:
+        sortedDeciles[0] / ((sortedDeciles[4] + sortedDeciles[5]) / 2 || sortedDeciles[0]),
+      errors: errors.length,
+    });
     const violations = await checkInvariants(db, event.id);
     console.log(
       violations.length === 0
@@ -345,9 +507,11 @@ async function main() {
         50,
       );
       console.log(
-        `  ${String(size).padStart(9)} tickets: created in ${created.seconds.toFixed(2)} s, first booking (loads Redis) ${warm.results[0].ms.toFixed(0)} ms, p50 ${p50.toFixed(2)} ms over ${ok.length} holds`,
+        `  ${String(size).padStart(9)} tickets: created in ${created.seconds.toFixed(2)} s, first booking ${warm.results[0].ms.toFixed(0)} ms, p50 ${p50.toFixed(2)} ms over ${ok.length} holds`,
       );
       if (size === 1_000_000) {
+        figures.create1M = created.seconds;
+        figures.firstBooking1M = warm.results[0].ms;
         // The hold's lookup (libs/orders/src/booking.service.ts, `claimed`): by primary key.
         const { rows: plan } = await db.query(
           `EXPLAIN (COSTS OFF)
@@ -360,11 +524,107 @@ async function main() {
         );
       }
     }
+    figures.bareInsert1M = await bareInsertSeconds(db);
+    console.log(
+      `bare INSERT … generate_series of 1,000,000 rows: ${figures.bareInsert1M.toFixed(2)} s`,
+    );
+
+    console.log('\nautocannon, 100 connections:');
+    const ceiling = await cannon(BASE, { path: '/health/live', seconds: 5 });
+    figures.ceiling = rate(ceiling.answers.length, ceiling.seconds);
+    console.log(
+      `  load generator ceiling (GET /health/live, ${WORKERS} processes): ${figures.ceiling.toFixed(0)} requests/s`,
+    );
+    const soldOutTwo = await cannonSoldOut(BASE, event.id, typeId, buyers);
+    figures.soldOutTwo = soldOutTwo.perS;
+    console.log(
+      `  sold-out 409s, ${WORKERS} processes: ${soldOutTwo.perS.toFixed(0)}/s (p99 ${soldOutTwo.p99.toFixed(1)} ms, other answers ${soldOutTwo.other})`,
+    );
+    await stop(server);
+    server = startServer(PORT, 1);
+    await waitReady();
+    const saleBuyers = await createUsers(db, AC_TICKETS / 2 + 2000, 'customer');
+    const sale = await cannonSale(BASE, adminToken, saleBuyers);
+    Object.assign(figures, { acTicketsPerS: sale.ticketsPerS, acP99: sale.p99 });
+    console.log(
+      `  holds, 1 process, quantity 2: ${sale.ticketsPerS.toFixed(0)} tickets/s until sold out (${sale.held} holds), p99 of a 201 ${sale.p99.toFixed(1)} ms, errors ${sale.errors}`,
+    );
+    const saleViolations = await checkInvariants(db, sale.eventId);
+    console.log(
+      saleViolations.length === 0
+        ? '  invariant 1: OK'
+        : `  invariant 1 VIOLATED: ${saleViolations.join('; ')}`,
+    );
+    const soldOutOne = await cannonSoldOut(BASE, sale.eventId, sale.typeId, saleBuyers);
+    figures.soldOutOne = soldOutOne.perS;
+    console.log(
+      `  sold-out 409s, 1 process: ${soldOutOne.perS.toFixed(0)}/s (p99 ${soldOutOne.p99.toFixed(1)} ms, other answers ${soldOutOne.other})`,
+    );
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
+    await stop(server);
     await db.end();
   }
+  printRatios(figures, runLimits());
+}
+
+async function stop(server) {
+  if (server.exitCode !== null || server.signalCode !== null) return;
+  server.kill('SIGTERM');
+  await new Promise((resolve) => server.once('exit', resolve));
+}
+
+function printRatios(f, limits) {
+  const row = (what, ours, bare, target) =>
+    console.log(
+      `${what.padEnd(52)} ${ours.padStart(12)} ${bare.padStart(12)} ${(target ?? '').padStart(10)}`,
+    );
+  const ratio = (a, b) => (b ? `${(a / b).toFixed(2)}×` : 'n/a');
+  console.log('\n=== figures beside the bare server (../shared/limits/run.sh) ===');
+  row('figure', 'project', 'bare', 'target');
+  const none = limits?.none;
+  const redis = limits?.redis;
+  row(
+    'holds, tickets/s, autocannon 100 conn, 1 process',
+    f.acTicketsPerS.toFixed(0),
+    none ? none.tickets_per_s.toFixed(0) : '-',
+    '',
+  );
+  row('  ratio', ratio(f.acTicketsPerS, none?.tickets_per_s), '', '≥ 1.0×');
+  row('holds, tickets/s, own driver 500 in flight, 2 proc', f.ticketsPerS.toFixed(0), '', '');
+  row('  ratio', ratio(f.ticketsPerS, none?.tickets_per_s), '', '≥ 1.0×');
+  row(
+    'p99 of a 201 at 100 connections (ms)',
+    f.acP99.toFixed(1),
+    none ? String(none.p99_201_ms ?? none.p99_ms ?? '-') : '-',
+    '< 250',
+  );
+  row('p99 / mean of a 201 at 500 in flight', (f.p99of201 / f.meanOf201).toFixed(2), '', '≤ 3');
+  row('slowest decile / median decile', f.slowestDecileToMedian.toFixed(2), '', '≥ 0.7');
+  row(
+    'sold-out 409s/s, autocannon, 1 process',
+    f.soldOutOne.toFixed(0),
+    redis ? redis.soldout_rej_per_s.toFixed(0) : '-',
+    '',
+  );
+  row(
+    '  ratio (gated bare server, 1 process)',
+    ratio(f.soldOutOne, redis?.soldout_rej_per_s),
+    '',
+    '≥ 0.6×',
+  );
+  row(`sold-out 409s/s, autocannon, ${WORKERS} processes`, f.soldOutTwo.toFixed(0), '', '');
+  row('  ratio', ratio(f.soldOutTwo, redis?.soldout_rej_per_s), '', '');
+  row('sold-out 409s/s, own driver, 2 processes', f.soldOutPerS.toFixed(0), '', '');
+  row('load generator ceiling, GET /health/live', f.ceiling.toFixed(0), '', '');
+  row('first booking of a 1,000,000-ticket event (ms)', f.firstBooking1M.toFixed(0), '', '< 100');
+  row(
+    'create 1,000,000 tickets (s) / bare INSERT (s)',
+    `${f.create1M.toFixed(2)}`,
+    f.bareInsert1M.toFixed(2),
+    '',
+  );
+  row('  ratio', ratio(f.create1M, f.bareInsert1M), '', '≤ 2×');
+  row('errors (not 201/409)', String(f.errors), '', '0');
 }
 
 main().catch((error) => {

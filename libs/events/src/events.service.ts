@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In, type Repository } from 'typeorm';
 import type { Page } from '@app/common';
@@ -33,6 +33,8 @@ export const MAX_TICKET_TYPES = 20;
 /** Admin writes and public reads of events, their ticket types and ticket rows. */
 @Injectable()
 export class EventsService {
+  private readonly logger = new Logger(EventsService.name);
+
   constructor(
     private readonly dataSource: DataSource,
     @InjectRepository(Event) private readonly events: Repository<Event>,
@@ -63,7 +65,26 @@ export class EventsService {
       await inventoryChanged(manager, event.id);
       return event.id;
     });
-    return this.get(eventId);
+    return this.warmed(await this.get(eventId));
+  }
+
+  /**
+   * Warm start: the lock store gets the free ids of an on-sale event's pools it lacks when
+   * the event is created, grown or put (back) on sale, not on its first booking (a million
+   * ids take seconds to load). A failure only means the first booking loads them.
+   */
+  private async warmed(view: EventView): Promise<EventView> {
+    if (view.status !== 'on_sale') return view;
+    const startsAt = new Date(view.startsAt);
+    for (const type of view.ticketTypes) {
+      const pool = { eventId: view.id, ticketTypeId: type.id };
+      try {
+        if ((await this.lock.inspect(pool)) === null) await this.lock.load(pool, startsAt);
+      } catch (error) {
+        this.logger.warn(`Lock store not warmed for type ${type.id}: ${String(error)}`);
+      }
+    }
+    return view;
   }
 
   async get(eventId: string): Promise<EventView> {
@@ -122,7 +143,7 @@ export class EventsService {
       if (statusChanged) await inventoryChanged(manager, eventId);
     });
     this.catalog.forget(eventId);
-    return this.get(eventId);
+    return this.warmed(await this.get(eventId));
   }
 
   async addTicketType(eventId: string, input: TicketTypeInput): Promise<EventView> {
@@ -144,7 +165,7 @@ export class EventsService {
       await inventoryChanged(manager, eventId);
     });
     this.catalog.forget(eventId);
-    return this.get(eventId);
+    return this.warmed(await this.get(eventId));
   }
 
   /**
@@ -220,7 +241,7 @@ export class EventsService {
       );
     }
     this.catalog.forget(eventId);
-    return this.get(eventId);
+    return this.warmed(await this.get(eventId));
   }
 
   /**

@@ -47,10 +47,11 @@ class ClaimOutdated extends Error {
  *    maximum, known ticket type) are checked without a query.
  * 2. TicketLockService claims the ticket ids atomically in Redis (or in-process): a sold-out
  *    type is answered there, with no PostgreSQL query.
- * 3. One short transaction confirms the claimed ids by primary key with a conditional
- *    update (`status = 'available'`), then inserts the order — only if the event is still
- *    on sale — with its items and an outbox row. Constraints make one pending order per
- *    buyer and event, and one order per idempotency key.
+ * 3. One statement confirms the claimed ids by primary key with a conditional update
+ *    (`status = 'available'`), then inserts the order — only if the event is still on sale
+ *    and the buyer holds no other pending order for it — with its items and an outbox row;
+ *    concurrent holds share that statement and its commit (OrderLifecycle.hold). Constraints
+ *    make one pending order per buyer and event, and one order per idempotency key.
  * 4. Whatever fails after the claim gives the claimed ids that are still free back; ids
  *    PostgreSQL says are taken (a stale lock store) are dropped and a quantity is claimed
  *    again. So a 201 holds exactly its tickets and any error holds none.
@@ -163,6 +164,7 @@ export class BookingService {
       // under an in-flight booking). The others are still free.
       if (result.free.length < ticketIds.length)
         throw new ClaimOutdated(result.free.map((ticket) => ticket.id));
+      if (result.alreadyHolding) throw new AlreadyHoldingError();
       throw new EventNotBookableError();
     }
     const order: Order = {
