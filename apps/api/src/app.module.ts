@@ -7,6 +7,7 @@ import { EventsModule } from '@app/events';
 import { OrdersModule } from '@app/orders';
 import { PaymentsModule } from '@app/payments';
 import { RedisModule } from '@app/redis';
+import { WaitlistModule } from '@app/waitlist';
 import { HealthController } from './health/health.controller';
 
 @Module({})
@@ -23,6 +24,7 @@ export class AppModule {
         EventsModule,
         OrdersModule,
         PaymentsModule,
+        WaitlistModule,
       ],
       controllers: [HealthController],
     };

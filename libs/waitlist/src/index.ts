@@ -1,0 +1,4 @@
+export * from './waitlist.dto';
+export * from './waitlist.errors';
+export * from './waitlist.module';
+export * from './waitlist.service';

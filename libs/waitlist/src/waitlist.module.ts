@@ -1,0 +1,20 @@
+import { Global, Module } from '@nestjs/common';
+import { AuthModule } from '@app/auth';
+import { EventOrders } from '@app/events';
+import { OrderLifecycle, OrdersModule } from '@app/orders';
+import { TicketsModule } from '@app/tickets';
+import { WaitlistController } from './waitlist.controller';
+import { WaitlistService } from './waitlist.service';
+
+/**
+ * Global only to provide EventOrders to the events module (event cancellation, grown ticket
+ * types): the events module cannot import the orders module, which imports it.
+ */
+@Global()
+@Module({
+  imports: [AuthModule, OrdersModule, TicketsModule],
+  controllers: [WaitlistController],
+  providers: [WaitlistService, { provide: EventOrders, useExisting: OrderLifecycle }],
+  exports: [EventOrders],
+})
+export class WaitlistModule {}
