@@ -108,9 +108,11 @@ export class EventsService {
 
   async update(eventId: string, input: UpdateEventDto): Promise<EventView> {
     await this.dataSource.transaction(async (manager) => {
+      // Not FOR UPDATE: a payment confirming one of the event's orders checks its foreign
+      // key (FOR KEY SHARE) while holding the order the cancellation waits for.
       const event = await manager.findOne(Event, {
         where: { id: eventId },
-        lock: { mode: 'pessimistic_write' },
+        lock: { mode: 'for_no_key_update' },
       });
       if (!event) throw new EventNotFoundError();
       if (input.currency && input.currency !== event.currency) {

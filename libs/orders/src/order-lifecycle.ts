@@ -531,7 +531,8 @@ export class OrderLifecycle implements EventOrders {
   async cancelEventOrders(manager: Queryable, eventId: string): Promise<void> {
     const orders: { id: string; status: Order['status'] }[] = await manager.query(
       `SELECT id, status FROM orders
-       WHERE event_id = $1 AND status IN ('pending', 'confirmed') ORDER BY id FOR UPDATE`,
+       WHERE event_id = $1 AND status IN ('pending', 'confirmed') ORDER BY id
+       FOR NO KEY UPDATE`,
       [eventId],
     );
     const pending = orders.filter((order) => order.status === 'pending').map((o) => o.id);
