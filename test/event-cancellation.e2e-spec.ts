@@ -166,7 +166,7 @@ describe('event cancellation (PATCH /events/{id} { status: cancelled })', () => 
       const state = await orderState(testApp.dataSource, held.orderId);
       expect(state.status).not.toBe('confirmed');
       expect(state.tickets).not.toContain('sold');
-      await eventually('the refund', async () => refundedAtStripe(held.orderId));
+      await eventually('the refund', () => Promise.resolve(refundedAtStripe(held.orderId)));
       await eventually('refunded', async () =>
         (await orderState(testApp.dataSource, held.orderId)).status === 'refunded'
           ? true
