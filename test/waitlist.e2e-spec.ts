@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PastEventWaitlistJob } from '@app/waitlist';
 import { startStripeFake, type StripeFake } from './fakes/stripe-server';
 import {
   deliver,
@@ -207,11 +208,23 @@ describe('waitlist (POST /events/{id}/waitlist, GET /waitlist, DELETE /waitlist/
       const past = await createEvent(testApp, admin, {
         ticketTypes: [{ name: 'General Admission', price: 2500, quantity: 1 }],
       });
+      const body = { ticketTypeId: past.ticketTypes[0].id, quantity: 2 };
+      // A waiting entry of an event that has started is closed.
+      const [waiter] = await createBuyers(testApp, 1);
+      await book(testApp, waiter, past.id, {
+        ticketTypeId: past.ticketTypes[0].id,
+        quantity: 1,
+      }).expect(201);
+      const waiting = await join(other, past.id, body).expect(201);
       await testApp.dataSource.query(
         `UPDATE events SET starts_at = now() - interval '1 hour' WHERE id = $1`,
         [past.id],
       );
-      const body = { ticketTypeId: past.ticketTypes[0].id, quantity: 2 };
+      expect(await testApp.app.get(PastEventWaitlistJob).run()).toBeGreaterThanOrEqual(1);
+      expect(await entryOf(other, waiting.body.id)).toMatchObject({
+        status: 'expired',
+        position: null,
+      });
       expect(expectProblem(await join(other, past.id, body), 409).type).toBe(
         'urn:tickets:problem:waitlist.event_closed',
       );

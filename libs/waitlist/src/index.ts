@@ -1,3 +1,4 @@
+export * from './past-event-waitlist.job';
 export * from './waitlist.dto';
 export * from './waitlist.errors';
 export * from './waitlist.module';

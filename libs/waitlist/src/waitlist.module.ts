@@ -3,6 +3,7 @@ import { AuthModule } from '@app/auth';
 import { EventOrders } from '@app/events';
 import { OrderLifecycle, OrdersModule } from '@app/orders';
 import { TicketsModule } from '@app/tickets';
+import { PastEventWaitlistJob } from './past-event-waitlist.job';
 import { WaitlistController } from './waitlist.controller';
 import { WaitlistService } from './waitlist.service';
 
@@ -14,7 +15,11 @@ import { WaitlistService } from './waitlist.service';
 @Module({
   imports: [AuthModule, OrdersModule, TicketsModule],
   controllers: [WaitlistController],
-  providers: [WaitlistService, { provide: EventOrders, useExisting: OrderLifecycle }],
-  exports: [EventOrders],
+  providers: [
+    PastEventWaitlistJob,
+    WaitlistService,
+    { provide: EventOrders, useExisting: OrderLifecycle },
+  ],
+  exports: [EventOrders, PastEventWaitlistJob],
 })
 export class WaitlistModule {}
