@@ -354,6 +354,72 @@ describe('auth', () => {
   });
 });
 
+/**
+ * 50 wrong passwords for one address at once: the attempts are counted before they are
+ * checked, so exactly 10 get through to a 401 and the other 40 are refused with 429; the
+ * right password is refused too while the address is locked. With Redis (shared by every
+ * instance) and without (one in-process store).
+ */
+describe.each([
+  ['Redis', {}],
+  ['in-process (no REDIS_URL)', { REDIS_URL: '' }],
+])('auth: failed logins racing, %s', (_store, overrides: Record<string, string>) => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await startTestApp({ AUTH_RATE_LIMIT: '0', TRUST_PROXY: 'true', ...overrides });
+  });
+  afterAll(() => testApp?.close());
+
+  const login = (email: string, password: string) =>
+    testApp
+      .http()
+      .post('/api/v1/auth/login')
+      .set('X-Forwarded-For', uniqueIp())
+      .send({ email, password });
+
+  it('lets exactly 10 parallel wrong passwords through, refuses the other 40 and then the right one', async () => {
+    const email = uniqueEmail('raced');
+    await testApp
+      .http()
+      .post('/api/v1/auth/register')
+      .send({ email, password: PASSWORD, name: 'Raced' })
+      .expect(201);
+
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, attempt) => login(email, `wrong password ${attempt}`)),
+    );
+    const statuses = responses.map((response) => response.status);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(10);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(40);
+    for (const refused of responses.filter((response) => response.status === 429)) {
+      expectProblem(refused, 429);
+      const retryAfter = Number(refused.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+    }
+
+    expectProblem(await login(email, PASSWORD), 429);
+  });
+
+  it('does not count a correct password as a failure', async () => {
+    const email = uniqueEmail('regular');
+    await testApp
+      .http()
+      .post('/api/v1/auth/register')
+      .send({ email, password: PASSWORD, name: 'Regular' })
+      .expect(201);
+    for (let attempt = 1; attempt <= 9; attempt += 1) {
+      expectProblem(await login(email, `wrong password ${attempt}`), 401);
+    }
+    // Counted while being checked, then given back: it would be the 10th and 11th failure.
+    await login(email, PASSWORD).expect(200);
+    await login(email, PASSWORD).expect(200);
+    expectProblem(await login(email, 'wrong password 10'), 401);
+    expectProblem(await login(email, PASSWORD), 429);
+  });
+});
+
 describe('auth: per-IP rate limit', () => {
   let limited: TestApp;
   let unlimited: TestApp;

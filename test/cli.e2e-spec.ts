@@ -70,10 +70,75 @@ describe('admin CLI', () => {
     expect(after.stdout).not.toContain(user.email);
   });
 
+  it('grants, lists and revokes the staff role, which opens door routes only', async () => {
+    const doorman = await createUser(testApp);
+    const doorRoute = (token: string) =>
+      testApp.http().get('/api/v1/probe/door').set('Authorization', `Bearer ${token}`);
+    expectProblem(await doorRoute(doorman.token), 403);
+
+    const granted = await cli('staff', 'grant', doorman.email.toUpperCase());
+    expect(granted).toEqual(
+      expect.objectContaining({
+        code: 0,
+        stdout: `${doorman.email} is now door staff.\n`,
+        stderr: '',
+      }),
+    );
+    expect(await role(doorman.id)).toBe('staff');
+    await doorRoute(doorman.token).expect(200);
+    expectProblem(await adminRoute(doorman.token), 403);
+
+    const listed = await cli('staff', 'list');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^\d+ staff member\(s\)/);
+    const [{ name }] = await testApp.dataSource.query('SELECT name FROM users WHERE id = $1', [
+      doorman.id,
+    ]);
+    expect(listed.stdout.split('\n')).toContain(`${doorman.email}\t${name}`);
+    expect((await cli('admin', 'list')).stdout).not.toContain(doorman.email);
+
+    const revoked = await cli('staff', 'revoke', doorman.email);
+    expect(revoked).toEqual(
+      expect.objectContaining({
+        code: 0,
+        stdout: `${doorman.email} is no longer door staff.\n`,
+        stderr: '',
+      }),
+    );
+    expect(await role(doorman.id)).toBe('customer');
+    expectProblem(await doorRoute(doorman.token), 403);
+    expect((await cli('staff', 'list')).stdout).not.toContain(doorman.email);
+  });
+
+  it('never demotes an admin through the staff commands', async () => {
+    const boss = await createUser(testApp, { admin: true });
+    const granted = await cli('staff', 'grant', boss.email);
+    expect(granted).toEqual(
+      expect.objectContaining({
+        code: 0,
+        stdout: `${boss.email} is an admin, which includes door staff.\n`,
+      }),
+    );
+    expect(await role(boss.id)).toBe('admin');
+    expect((await cli('staff', 'revoke', boss.email)).code).toBe(0);
+    expect(await role(boss.id)).toBe('admin');
+    // An admin passes door routes too.
+    await testApp
+      .http()
+      .get('/api/v1/probe/door')
+      .set('Authorization', `Bearer ${boss.token}`)
+      .expect(200);
+  });
+
   it('fails with exit 1 and a one-line message on stderr for an unknown email', async () => {
     const email = `nobody-${randomUUID()}@example.com`;
-    for (const command of ['grant', 'revoke']) {
-      const result = await cli('admin', command, email);
+    for (const [group, command] of [
+      ['admin', 'grant'],
+      ['admin', 'revoke'],
+      ['staff', 'grant'],
+      ['staff', 'revoke'],
+    ]) {
+      const result = await cli(group, command, email);
       expect(result).toEqual({
         code: 1,
         signal: null,
@@ -92,6 +157,11 @@ describe('admin CLI', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/missing required argument 'email'/);
 
+    const unknownStaff = await cli('staff', 'frobnicate');
+    expect(unknownStaff.code).toBe(1);
+    expect(unknownStaff.stderr).toContain('Unknown staff command: frobnicate');
+    expect((await cli('staff', 'revoke')).stderr).toMatch(/missing required argument 'email'/);
+
     const topLevel = await cli('frobnicate');
     expect(topLevel.code).toBe(1);
     expect(topLevel.stderr.match(/unknown command 'frobnicate'/g)).toHaveLength(1);
@@ -101,6 +171,7 @@ describe('admin CLI', () => {
     const help = await cli('--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/admin/);
+    expect(help.stdout).toMatch(/staff/);
     expect(help.stderr).toBe('');
   });
 

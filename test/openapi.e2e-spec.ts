@@ -24,6 +24,7 @@ async function validateOpenApi(document: unknown): Promise<{ valid: boolean; out
 }
 
 interface Operation {
+  summary?: string;
   security?: Record<string, string[]>[];
   requestBody?: { content: Record<string, { schema: { $ref?: string } }> };
   responses: Record<string, { content?: Record<string, unknown> }>;
@@ -108,6 +109,42 @@ describe('OpenAPI document and Swagger UI', () => {
     expect(document.components.schemas.ProblemDetailsView.required).toEqual(
       expect.arrayContaining(['type', 'title', 'status', 'detail']),
     );
+  });
+
+  it('documents the ticket and door routes with summaries, roles and answers', () => {
+    const routes: [string, string, string[], boolean][] = [
+      ['/api/v1/orders/{id}/tickets', 'get', ['200', '401', '404', '409'], true],
+      ['/api/v1/orders/{id}/tickets.pdf', 'get', ['200', '401', '404', '409'], true],
+      ['/api/v1/check-in/keys', 'get', ['200'], false],
+      ['/api/v1/events/{id}/check-ins', 'post', ['201', '400', '401', '403', '404', '409'], true],
+      ['/api/v1/events/{id}/check-ins', 'get', ['200', '400', '401', '403', '404'], true],
+      ['/api/v1/events/{id}/check-in/revoked', 'get', ['200', '401', '403', '404'], true],
+    ];
+    for (const [path, method, statuses, bearer] of routes) {
+      const operation = document.paths[path]?.[method];
+      expect(operation).toBeDefined();
+      expect(operation.summary).toEqual(expect.any(String));
+      expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(statuses));
+      expect(operation.security ?? []).toEqual(bearer ? [{ bearer: [] }] : []);
+    }
+    const pdf = document.paths['/api/v1/orders/{id}/tickets.pdf'].get.responses['200'];
+    expect(Object.keys(pdf.content ?? {})).toEqual(['application/pdf']);
+    expect(Object.keys(document.components.schemas.CheckInView.properties).sort()).toEqual([
+      'by',
+      'checkedInAt',
+      'label',
+      'orderId',
+      'ticketId',
+      'ticketTypeName',
+    ]);
+    expect(Object.keys(document.components.schemas.IssuedTicketView.properties).sort()).toEqual([
+      'checkedInAt',
+      'code',
+      'id',
+      'label',
+      'ticketTypeId',
+      'ticketTypeName',
+    ]);
   });
 
   it('lists the health routes outside the API prefix', () => {

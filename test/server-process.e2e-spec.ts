@@ -30,6 +30,33 @@ describe('the server process', () => {
     ).toEqual(['HOLD_SECONDS', 'PORT', 'REDIS_URL']);
   });
 
+  it('never prints a secret or a password in its start-up errors', async () => {
+    const secrets = {
+      JWT_SECRET: 'too-short-but-still-secret',
+      STRIPE_SECRET_KEY: 'sk_live_51NeverPrintThisKey\n',
+      STRIPE_WEBHOOK_SECRET: 'whsec_NeverPrintThisEither',
+      DATABASE_URL: 'mysql://admin:NeverPrintThisPassword@db.example/tickets',
+      SMTP_URL: 'mail://mailer:NeverPrintThisMailPassword@smtp.example',
+    };
+    const child = spawn(process.execPath, [SERVER_MAIN], {
+      cwd: tmpdir(),
+      env: { ...baseEnv, ...secrets },
+      stdio: 'pipe',
+    });
+    const finished = await collect(child, 30_000);
+    expect(finished.code).toBe(1);
+    const output = `${finished.stdout}${finished.stderr}`;
+    expect(output).not.toMatch(/NeverPrintThis|too-short-but-still-secret/);
+    const lines = finished.stderr.trim().split('\n');
+    expect(
+      lines
+        .slice(1)
+        .map((line) => line.split(':')[0])
+        .sort(),
+    ).toEqual(['DATABASE_URL', 'JWT_SECRET', 'SMTP_URL', 'STRIPE_SECRET_KEY']);
+    expect(output).toContain('mysql://admin:***@db.example/tickets');
+  });
+
   it('runs WEB_CONCURRENCY workers on one port and stops them all on SIGTERM', async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [SERVER_MAIN], {

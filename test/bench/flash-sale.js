@@ -10,7 +10,7 @@
 // BENCH_WEB_CONCURRENCY (server processes, default 2: one per core),
 // BENCH_CPU_PROF=1 (writes .cpuprofile files of the server into the working directory).
 const { spawn } = require('node:child_process');
-const { createHmac } = require('node:crypto');
+const { createHmac, generateKeyPairSync } = require('node:crypto');
 const { readFileSync } = require('node:fs');
 const { performance } = require('node:perf_hooks');
 const argon2 = require('argon2');
@@ -73,6 +73,13 @@ function startServer() {
       JWT_SECRET,
       HOLD_SECONDS: '3600',
       AUTH_RATE_LIMIT: '0',
+      // Production refuses to start without Stripe; the bench books only, never pays.
+      STRIPE_SECRET_KEY: 'sk_test_bench_never_called',
+      STRIPE_WEBHOOK_SECRET: 'whsec_bench_never_called',
+      STRIPE_API_URL: 'http://127.0.0.1:9',
+      TICKET_SIGNING_KEY: generateKeyPairSync('ed25519')
+        .privateKey.export({ format: 'pem', type: 'pkcs8' })
+        .toString(),
       LOG_LEVEL: 'warn',
       WEB_CONCURRENCY: WORKERS,
     },

@@ -39,6 +39,13 @@ export class ProbeController {
     return { ok: true };
   }
 
+  /** Door staff, or an admin (either role passes). */
+  @Roles('staff', 'admin')
+  @Get('door')
+  door(): { ok: true } {
+    return { ok: true };
+  }
+
   /** Any signed-in user (the global JWT guard, no role needed). */
   @Get('signed-in')
   signedIn(): { ok: true } {

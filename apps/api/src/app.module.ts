@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { AuthModule } from '@app/auth';
 import { AppConfigModule, type Environment } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import { DoorModule } from '@app/door';
 import { EventsModule } from '@app/events';
 import { OrdersModule } from '@app/orders';
 import { PaymentsModule } from '@app/payments';
@@ -24,6 +25,7 @@ export class AppModule {
         EventsModule,
         OrdersModule,
         PaymentsModule,
+        DoorModule,
         WaitlistModule,
       ],
       controllers: [HealthController],

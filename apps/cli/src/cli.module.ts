@@ -8,15 +8,30 @@ import {
   ListAdminsCommand,
   RevokeAdminCommand,
 } from './admin.command';
+import {
+  GrantStaffCommand,
+  ListStaffCommand,
+  RevokeStaffCommand,
+  StaffCommand,
+} from './staff.command';
 
-/** The admin CLI: same configuration and database as the server, no HTTP. */
+/** The admin CLI (admin and staff roles): same configuration and database as the server, no HTTP. */
 @Module({})
 export class CliModule {
   static forRoot(environment: Environment): DynamicModule {
     return {
       module: CliModule,
       imports: [AppConfigModule.forRoot(environment), DatabaseModule, UsersModule],
-      providers: [AdminCommand, GrantAdminCommand, RevokeAdminCommand, ListAdminsCommand],
+      providers: [
+        AdminCommand,
+        GrantAdminCommand,
+        RevokeAdminCommand,
+        ListAdminsCommand,
+        StaffCommand,
+        GrantStaffCommand,
+        RevokeStaffCommand,
+        ListStaffCommand,
+      ],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
-import type { Role, User } from '@app/users';
+import { ROLES, type Role, type User } from '@app/users';
 
 const trim = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim() : value;
@@ -68,7 +68,7 @@ export class UserView {
   @ApiProperty({ type: String, nullable: true })
   phone!: string | null;
 
-  @ApiProperty({ enum: ['customer', 'admin'] })
+  @ApiProperty({ enum: ROLES })
   role!: Role;
 
   @ApiProperty({ format: 'date-time' })

@@ -39,13 +39,11 @@ export class AuthService implements OnModuleInit {
 
   async login(input: LoginDto): Promise<TokenView> {
     const email = normalizeEmail(input.email);
-    await this.failedLogins.assertAllowed(email);
+    await this.failedLogins.attempt(email);
     const user = await this.users.findByEmail(email);
     const valid = await argon2.verify(user?.passwordHash ?? this.dummyHash, input.password);
-    if (!user || !valid) {
-      await this.failedLogins.recordFailure(email);
-      throw new InvalidCredentialsError();
-    }
+    if (!user || !valid) throw new InvalidCredentialsError();
+    await this.failedLogins.succeeded(email);
     const expiresIn = this.config.get('JWT_EXPIRES_IN', { infer: true });
     const claims: AccessTokenClaims = { sub: user.id, role: user.role };
     const accessToken = await this.jwt.signAsync(claims, {

@@ -2,53 +2,37 @@ import { Injectable, Optional } from '@nestjs/common';
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
 import { TooManyLoginFailuresError } from './auth.errors';
+import { InProcessLoginAttempts, RedisLoginAttempts, type LoginAttempts } from './login-attempts';
 
 const MAX_FAILURES = 10;
 const WINDOW_MS = 15 * 60 * 1000;
 
 /**
- * Counts failed logins per email address, whatever the client IP, so a password cannot be
- * guessed from many addresses. Shared through Redis when there is one; in-process otherwise.
+ * Limits failed logins per email address, whatever the client IP, so a password cannot be
+ * guessed from many addresses. Every attempt is counted before its password is checked (so
+ * parallel attempts cannot all pass a check made before any of them was counted), and given
+ * back when the password was right. Shared through Redis when there is one; in-process
+ * otherwise.
  */
 @Injectable()
 export class FailedLoginLimiter {
-  private readonly local = new Map<string, { failures: number; resetAt: number }>();
+  private readonly attempts: LoginAttempts;
 
-  constructor(@Optional() @InjectRedis() private readonly redis?: Redis) {}
-
-  async assertAllowed(email: string): Promise<void> {
-    const { failures, msLeft } = await this.read(email);
-    if (failures >= MAX_FAILURES) throw new TooManyLoginFailuresError(Math.ceil(msLeft / 1000));
+  constructor(@Optional() @InjectRedis() redis?: Redis) {
+    this.attempts = redis
+      ? new RedisLoginAttempts(redis, WINDOW_MS)
+      : new InProcessLoginAttempts(WINDOW_MS);
   }
 
-  async recordFailure(email: string): Promise<void> {
-    if (this.redis) {
-      const key = this.key(email);
-      await this.redis.multi().incr(key).pexpire(key, WINDOW_MS, 'NX').exec();
-      return;
+  /** Counts this attempt as a failure until `succeeded`; refuses it beyond the limit. */
+  async attempt(email: string): Promise<void> {
+    const { count, msLeft } = await this.attempts.attempt(email);
+    if (count > MAX_FAILURES) {
+      throw new TooManyLoginFailuresError(Math.max(1, Math.ceil(msLeft / 1000)));
     }
-    const now = Date.now();
-    const entry = this.local.get(email);
-    if (!entry || entry.resetAt <= now)
-      this.local.set(email, { failures: 1, resetAt: now + WINDOW_MS });
-    else entry.failures += 1;
   }
 
-  private async read(email: string): Promise<{ failures: number; msLeft: number }> {
-    if (this.redis) {
-      const key = this.key(email);
-      const [[, count], [, ttl]] = (await this.redis.multi().get(key).pttl(key).exec()) as [
-        [Error | null, string | null],
-        [Error | null, number],
-      ];
-      return { failures: Number(count ?? 0), msLeft: Math.max(ttl, 1000) };
-    }
-    const entry = this.local.get(email);
-    if (!entry || entry.resetAt <= Date.now()) return { failures: 0, msLeft: 0 };
-    return { failures: entry.failures, msLeft: entry.resetAt - Date.now() };
-  }
-
-  private key(email: string): string {
-    return `auth:failed-logins:${email}`;
+  async succeeded(email: string): Promise<void> {
+    await this.attempts.giveBack(email);
   }
 }

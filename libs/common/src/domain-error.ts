@@ -21,6 +21,8 @@ export abstract class DomainError extends Error {
   readonly retryAfterSeconds?: number;
   /** For `invalid`: the offending fields. */
   readonly fieldErrors?: { field: string; message: string }[];
+  /** Extra members of the problem answer (RFC 9457 extensions), e.g. `checkedInAt`. */
+  readonly extensions?: Record<string, unknown>;
 
   constructor(message: string) {
     // An expected outcome (sold out, not found), never logged with a stack: skipping the

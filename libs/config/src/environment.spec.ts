@@ -1,4 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { rawEd25519PublicKey } from './ed25519-keys';
 import { InvalidConfigurationError, validateEnvironment } from './environment';
+
+const ticketKey = generateKeyPairSync('ed25519').privateKey;
+const TICKET_SIGNING_KEY = ticketKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 
 function problemsOf(raw: Record<string, string>): string[] {
   try {
@@ -70,13 +75,140 @@ describe('validateEnvironment', () => {
   });
 
   it('requires a strong JWT_SECRET in production', () => {
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+    expect(problemsOf({ NODE_ENV: 'production' })).toContainEqual(
       expect.stringMatching(/^JWT_SECRET: .*is required in production/),
-    ]);
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toEqual([
+    );
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toContainEqual(
       expect.stringMatching(/^JWT_SECRET: must be at least 32 characters/),
+    );
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) })).not.toContainEqual(
+      expect.stringMatching(/^JWT_SECRET/),
+    );
+  });
+
+  describe('never prints a secret or a password', () => {
+    const jwtSecret = 'short-but-secret-1234';
+    const stripeKey = 'sk_live_51SuperSecretKeyValue';
+    const webhookSecret = 'whsec_s3cr3tSigningValue';
+    const password = 'p4ss-w0rd-Value';
+
+    function linesFor(raw: Record<string, string>): string {
+      return problemsOf(raw).join('\n');
+    }
+
+    it('says what is wrong with a secret without echoing it', () => {
+      const lines = problemsOf({
+        NODE_ENV: 'production',
+        JWT_SECRET: jwtSecret,
+        STRIPE_SECRET_KEY: `${stripeKey}\n`,
+        STRIPE_WEBHOOK_SECRET: `${webhookSecret} `,
+      });
+      const text = lines.join('\n');
+      expect(text).not.toContain(jwtSecret);
+      expect(text).not.toContain('SuperSecret');
+      expect(text).not.toContain('s3cr3t');
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^JWT_SECRET: must be at least 32 characters.*21 characters/),
+          expect.stringMatching(/^STRIPE_SECRET_KEY: .*whitespace/),
+          expect.stringMatching(/^STRIPE_WEBHOOK_SECRET: .*whitespace/),
+        ]),
+      );
+    });
+
+    it.each([
+      [
+        'DATABASE_URL',
+        `mysql://admin:${password}@db.example/tickets`,
+        'mysql://admin:***@db.example/tickets',
+      ],
+      [
+        'DATABASE_URL',
+        `postgres://admin:${password}@db.example/ti ckets`,
+        'postgres://admin:***@db.example/ti ckets',
+      ],
+      ['REDIS_URL', `http://:${password}@cache.example:6379`, 'http://:***@cache.example:6379'],
+      [
+        'SMTP_URL',
+        `mail://mailer:${password}@smtp.example:587`,
+        'mail://mailer:***@smtp.example:587',
+      ],
+      [
+        'DATABASE_URL',
+        `mysql://db.example/tickets?password=${password}`,
+        'mysql://db.example/tickets?password=***',
+      ],
+      ['STRIPE_API_URL', `ftp://user:${password}@stripe.example`, 'ftp://user:***@stripe.example'],
+    ])('echoes %s with its password masked', (variable, value, shown) => {
+      const text = linesFor({ [variable]: value });
+      expect(text).not.toContain(password);
+      expect(text).toMatch(new RegExp(`^${variable}: `));
+      expect(text).toContain(JSON.stringify(shown));
+    });
+
+    it('does not echo a value with credentials it cannot parse', () => {
+      const text = linesFor({ DATABASE_URL: `admin:${password}@db.example` });
+      expect(text).toMatch(/^DATABASE_URL: must be a postgres:\/\/ URL/);
+      expect(text).not.toContain(password);
+    });
+  });
+
+  it('requires a Stripe key in production, where the payment simulator never runs', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), TICKET_SIGNING_KEY };
+    expect(problemsOf(production)).toEqual([
+      expect.stringMatching(/^STRIPE_SECRET_KEY: is required in production/),
     ]);
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) })).toEqual([]);
+    expect(problemsOf({ ...production, STRIPE_SECRET_KEY: 'sk_live_abc' })).toEqual([
+      expect.stringMatching(/^STRIPE_WEBHOOK_SECRET: must be set/),
+    ]);
+    expect(
+      problemsOf({
+        ...production,
+        STRIPE_SECRET_KEY: 'sk_live_abc',
+        STRIPE_WEBHOOK_SECRET: 'whsec_x',
+      }),
+    ).toEqual([]);
+  });
+
+  it('requires an Ed25519 TICKET_SIGNING_KEY in production, as PEM or base64', () => {
+    const jwt = {
+      JWT_SECRET: 'x'.repeat(32),
+      STRIPE_SECRET_KEY: 'sk_live_abc',
+      STRIPE_WEBHOOK_SECRET: 'whsec_x',
+    };
+    expect(problemsOf({ NODE_ENV: 'production', ...jwt })).toEqual([
+      expect.stringMatching(/^TICKET_SIGNING_KEY: .*is required in production/),
+    ]);
+    const der = ticketKey.export({ format: 'der', type: 'pkcs8' });
+    for (const accepted of [
+      TICKET_SIGNING_KEY,
+      TICKET_SIGNING_KEY.replace(/\n/g, '\\n'),
+      der.toString('base64'),
+      der.subarray(-32).toString('base64url'),
+    ]) {
+      expect(problemsOf({ NODE_ENV: 'production', ...jwt, TICKET_SIGNING_KEY: accepted })).toEqual(
+        [],
+      );
+    }
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
+      format: 'pem',
+      type: 'pkcs8',
+    });
+    for (const rejected of ['not-a-key', rsa.toString()]) {
+      const problems = problemsOf({ TICKET_SIGNING_KEY: rejected });
+      expect(problems).toEqual([expect.stringMatching(/^TICKET_SIGNING_KEY: must be an Ed25519/)]);
+      expect(problems[0]).not.toContain(rejected.slice(0, 12));
+    }
+  });
+
+  it('takes retired ticket keys as comma-separated raw public keys', () => {
+    const publicKeys = [0, 1].map(() =>
+      rawEd25519PublicKey(generateKeyPairSync('ed25519').publicKey).toString('base64url'),
+    );
+    expect(problemsOf({ TICKET_SIGNING_KEYS_RETIRED: publicKeys.join(',') })).toEqual([]);
+    expect(problemsOf({ TICKET_SIGNING_KEYS_RETIRED: `${publicKeys[0]},abc` })).toEqual([
+      expect.stringMatching(/^TICKET_SIGNING_KEYS_RETIRED: must be comma-separated Ed25519/),
+    ]);
   });
 
   it('allows several server processes only with shared PostgreSQL and Redis', () => {

@@ -11,10 +11,12 @@ import {
   Max,
   MinLength,
   Min,
+  ValidateBy,
   ValidateIf,
   validateSync,
 } from 'class-validator';
 import { parse as parseDotenv } from 'dotenv';
+import { areEd25519PublicKeys, isEd25519PrivateKey } from './ed25519-keys';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -92,6 +94,39 @@ export class Environment {
   @Max(30 * 24 * 3600)
   JWT_EXPIRES_IN = 3600;
 
+  /**
+   * The Ed25519 private key that signs e-ticket codes: PEM (PKCS#8) or base64 of its DER or
+   * 32-byte seed. Required in production; unset locally, one is generated into DATA_DIR.
+   */
+  @Transform(emptyToUndefined)
+  @ValidateIf(
+    (env: Environment) => env.NODE_ENV === 'production' || env.TICKET_SIGNING_KEY !== undefined,
+  )
+  @IsString({ message: 'is required in production' })
+  @ValidateBy({
+    name: 'isEd25519PrivateKey',
+    validator: {
+      validate: isEd25519PrivateKey,
+      defaultMessage: () => 'must be an Ed25519 private key (PEM, or base64 of DER or seed)',
+    },
+  })
+  TICKET_SIGNING_KEY?: string = undefined;
+
+  /**
+   * Comma-separated public keys (base64url, raw 32 bytes, as GET /check-in/keys shows them)
+   * of former signing keys: their codes still admit, and scanners still get them.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @ValidateBy({
+    name: 'areEd25519PublicKeys',
+    validator: {
+      validate: areEd25519PublicKeys,
+      defaultMessage: () => 'must be comma-separated Ed25519 public keys (base64url, 32 bytes)',
+    },
+  })
+  TICKET_SIGNING_KEYS_RETIRED?: string = undefined;
+
   @Transform(toInt)
   @IsInt()
   @Min(1)
@@ -153,9 +188,13 @@ export class Environment {
   @IsString()
   CORS_ORIGINS = '';
 
+  /** Unset: the local payment simulator stands in, which production never allows. */
   @Transform(emptyToUndefined)
-  @IsOptional()
+  @ValidateIf(
+    (env: Environment) => env.NODE_ENV === 'production' || env.STRIPE_SECRET_KEY !== undefined,
+  )
   @Matches(/^(sk|rk)_(test|live)_\S+$/, { message: 'must look like sk_test_… or sk_live_…' })
+  @IsString({ message: 'is required in production, where the payment simulator never runs' })
   STRIPE_SECRET_KEY?: string = undefined;
 
   @Transform(emptyToUndefined)
@@ -199,6 +238,46 @@ export class InvalidConfigurationError extends Error {
 
 const VARIABLES = Object.keys(new Environment());
 
+// By name, so that variables added later are covered too.
+/** Never echoed when invalid: the line says what is wrong with the value instead. */
+const SECRET = /SECRET|PASSWORD|TOKEN|_KEY$/;
+/** Echoed with the password (in the user info or a query parameter) masked. */
+const URL_VARIABLE = /_URL$/;
+
+function describeSecret(value: unknown): string {
+  if (typeof value !== 'string') return 'value not shown';
+  const whitespace = /\s/.test(value) ? ', with whitespace or a line break in it' : '';
+  return `value not shown: ${value.length} characters${whitespace}`;
+}
+
+/** `scheme://user:***@host/path?password=***`; nothing when credentials are not where expected. */
+function maskUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string') return JSON.stringify(value);
+  const start = value.indexOf('://') + 3;
+  const at = value.lastIndexOf('@');
+  let masked = value;
+  if (at >= 0) {
+    if (start < 3 || at < start) return undefined;
+    const user = value.slice(start, at).split(':')[0];
+    const hasPassword = value.slice(start, at).includes(':');
+    masked = `${value.slice(0, start)}${user}${hasPassword ? ':***' : ''}${value.slice(at)}`;
+  }
+  return JSON.stringify(
+    masked.replace(/([?&][^=&#]*(?:pass|secret|token|key|auth)[^=&#]*=)[^&#]*/gi, '$1***'),
+  );
+}
+
+/** What an invalid value looks like in the start-up error, without giving a secret away. */
+function shown(variable: string, value: unknown): string {
+  if (value === undefined) return 'not set';
+  if (SECRET.test(variable)) return describeSecret(value);
+  if (URL_VARIABLE.test(variable)) {
+    const masked = maskUrl(value);
+    return masked === undefined ? 'value not shown: it has credentials' : `got ${masked}`;
+  }
+  return `got ${JSON.stringify(value)}`;
+}
+
 export function validateEnvironment(raw: Record<string, unknown>): Environment {
   const ours = Object.fromEntries(
     VARIABLES.filter((key) => key in raw).map((key) => [key, raw[key]]),
@@ -209,7 +288,7 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
     const messages = Object.values(error.constraints ?? {}).map((message) =>
       message.replace(new RegExp(`^${error.property} `), ''),
     );
-    return `${error.property}: ${messages.join('; ')} (got ${JSON.stringify(error.value)})`;
+    return `${error.property}: ${messages.join('; ')} (${shown(error.property, error.value)})`;
   });
   if (env.WEB_CONCURRENCY > 1 && !(env.DATABASE_URL && env.REDIS_URL)) {
     problems.push('WEB_CONCURRENCY: more than 1 process needs DATABASE_URL and REDIS_URL');

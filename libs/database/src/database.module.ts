@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Environment } from '@app/config';
 import { EmbeddedDatabase } from './embedded-database';
+import { initializeWithLockedMigrations } from './locked-migrations';
 import { typeormOptions } from './typeorm-options';
 
 @Module({
@@ -24,6 +25,8 @@ class EmbeddedDatabaseModule {}
           migrationsRun: config.get('MIGRATIONS_RUN', { infer: true }),
         };
       },
+      // Instances starting at once must not run the same migrations side by side.
+      dataSourceFactory: (options) => initializeWithLockedMigrations(options!),
     }),
   ],
 })

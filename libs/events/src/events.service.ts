@@ -137,11 +137,7 @@ export class EventsService {
 
   async addTicketType(eventId: string, input: TicketTypeInput): Promise<EventView> {
     await this.dataSource.transaction(async (manager) => {
-      const event = await manager.findOne(Event, {
-        where: { id: eventId },
-        lock: { mode: 'pessimistic_write' },
-      });
-      if (!event) throw new EventNotFoundError();
+      await this.lockForTicketTypeChange(manager, eventId);
       const existing = await manager.find(TicketType, { where: { eventId } });
       if (existing.some((type) => type.name === input.name))
         throw new TicketTypeNameTakenError(input.name);
@@ -171,6 +167,8 @@ export class EventsService {
     input: UpdateTicketTypeDto,
   ): Promise<EventView> {
     const resized = await this.dataSource.transaction(async (manager) => {
+      // First, as adds do: grows of any type of the event check the cap one after another.
+      await this.lockForTicketTypeChange(manager, eventId);
       const type = await manager.findOne(TicketType, {
         where: { id: ticketTypeId, eventId },
         lock: { mode: 'pessimistic_write' },
@@ -281,6 +279,20 @@ export class EventsService {
     }
     const total = sizes.reduce((sum, size) => sum + size, 0);
     return { items, page: query.page, pageSize: query.pageSize, total };
+  }
+
+  /**
+   * Serializes the writes that read the event's ticket types to check its caps, so two of
+   * them cannot each pass a check made before the other's tickets were counted. A no-key
+   * lock: bookings (whose orders reference the event) go on meanwhile.
+   */
+  private async lockForTicketTypeChange(manager: EntityManager, eventId: string): Promise<void> {
+    const event = await manager.findOne(Event, {
+      select: { id: true },
+      where: { id: eventId },
+      lock: { mode: 'for_no_key_update' },
+    });
+    if (!event) throw new EventNotFoundError();
   }
 
   private async insertTicketType(

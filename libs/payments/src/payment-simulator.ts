@@ -23,7 +23,8 @@ interface SimulatedSession {
 /**
  * The checkout page of the local payment simulator (no STRIPE_SECRET_KEY). Pay and Decline
  * send the events Stripe would send, signed with the webhook secret, through the webhook's
- * own code path, then send the buyer where Stripe would. Off while a Stripe key is set.
+ * own code path, then send the buyer where Stripe would. Off while a Stripe key is set, and
+ * always in production.
  */
 @Injectable()
 export class PaymentSimulator {
@@ -36,7 +37,10 @@ export class PaymentSimulator {
     private readonly secret: WebhookSecret,
     config: ConfigService<Environment, true>,
   ) {
-    this.enabled = !config.get('STRIPE_SECRET_KEY', { infer: true });
+    // Configuration refuses production without a key; this also keeps the routes shut there.
+    this.enabled =
+      !config.get('STRIPE_SECRET_KEY', { infer: true }) &&
+      config.get('NODE_ENV', { infer: true }) !== 'production';
     this.publicUrl = config.get('publicUrl', { infer: true });
   }
 

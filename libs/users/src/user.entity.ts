@@ -6,8 +6,9 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 
-export type Role = 'customer' | 'admin';
-export const ROLES: readonly Role[] = ['customer', 'admin'];
+/** `staff` checks tickets in at the door; `admin` may do everything staff may. */
+export type Role = 'customer' | 'staff' | 'admin';
+export const ROLES: readonly Role[] = ['customer', 'staff', 'admin'];
 
 @Entity('users')
 export class User {

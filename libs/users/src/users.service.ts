@@ -49,18 +49,31 @@ export class UsersService {
     return this.users.findOneBy({ id });
   }
 
-  /** Used by the admin CLI; takes effect on the user's next request to an admin route. */
-  async setRole(email: string, role: Role): Promise<User> {
+  /**
+   * Used by the CLI; takes effect on the user's next request to a guarded route. Granting
+   * `staff` leaves an admin an admin: an admin may already do everything staff may.
+   */
+  async grantRole(email: string, role: Exclude<Role, 'customer'>): Promise<User> {
     const user = await this.findByEmail(email);
     if (!user) throw new UnknownUserError(email);
-    if (user.role !== role) {
-      user.role = role;
-      await this.users.update({ id: user.id }, { role });
+    if (user.role === role || (role === 'staff' && user.role === 'admin')) return user;
+    await this.users.update({ id: user.id }, { role });
+    user.role = role;
+    return user;
+  }
+
+  /** Back to `customer`, only if the user has this role (revoking staff keeps an admin). */
+  async revokeRole(email: string, role: Exclude<Role, 'customer'>): Promise<User> {
+    const user = await this.findByEmail(email);
+    if (!user) throw new UnknownUserError(email);
+    if (user.role === role) {
+      await this.users.update({ id: user.id, role }, { role: 'customer' });
+      user.role = 'customer';
     }
     return user;
   }
 
-  listAdmins(): Promise<User[]> {
-    return this.users.find({ where: { role: 'admin' }, order: { email: 'ASC' } });
+  listWithRole(role: Role): Promise<User[]> {
+    return this.users.find({ where: { role }, order: { email: 'ASC' } });
   }
 }

@@ -21,6 +21,7 @@ interface Problem {
   status: number;
   detail: string;
   errors?: FieldError[];
+  [extension: string]: unknown;
 }
 
 /** Lost connection or time-out on the Redis client: the caller may retry shortly. */
@@ -83,6 +84,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
           status,
           detail: exception.message,
           ...(exception.fieldErrors ? { errors: exception.fieldErrors } : {}),
+          ...exception.extensions,
         },
         retryAfterSeconds: exception.retryAfterSeconds,
       };
