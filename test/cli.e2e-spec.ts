@@ -1,6 +1,10 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { ProbeModule } from './support/probe.module';
-import { ensureBuilt, runCli } from './support/processes';
+import { CLI_MAIN, collect, ensureBuilt, ROOT, runCli } from './support/processes';
 import {
   createUser,
   expectProblem,
@@ -186,5 +190,59 @@ describe('admin CLI', () => {
     expect(result.stderr).toMatch(/^DATABASE_URL: .*postgres/m);
     expect(result.stderr).toMatch(/^JWT_SECRET: .*32 characters/m);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('`npm run cli` runs the build as it is when it is current: no TypeScript build', async () => {
+    const buildInfo = join(ROOT, 'dist', '.tsbuildinfo');
+    const before = [statSync(buildInfo).mtimeMs, statSync(CLI_MAIN).mtimeMs];
+    const child = spawn('npm', ['run', '--silent', 'cli', '--', 'admin', 'grant', user.email], {
+      cwd: ROOT,
+      env: { ...process.env },
+      stdio: 'pipe',
+    });
+    const result = await collect(child, 60_000);
+    expect(result).toEqual(
+      expect.objectContaining({ code: 0, stdout: `${user.email} is now an admin.\n` }),
+    );
+    expect([statSync(buildInfo).mtimeMs, statSync(CLI_MAIN).mtimeMs]).toEqual(before);
+  });
+
+  it('rebuilds first when a source or build setting is newer than the build', () => {
+    const { isStale } = jest.requireActual<{ isStale: (root: string) => boolean }>(
+      '../scripts/build-if-stale.js',
+    );
+    const root = mkdtempSync(join(tmpdir(), 'stale-build-'));
+    try {
+      const files = [
+        'dist/.tsbuildinfo',
+        'dist/apps/api/src/main.js',
+        'dist/apps/cli/src/main.js',
+        'libs/users/src/users.service.ts',
+        'libs/users/src/users.service.spec.ts',
+        'package.json',
+        'tsconfig.json',
+        'tsconfig.build.json',
+      ];
+      for (const file of files) {
+        mkdirSync(dirname(join(root, file)), { recursive: true });
+        writeFileSync(join(root, file), '');
+      }
+      const at = (file: string, seconds: number) => utimesSync(join(root, file), seconds, seconds);
+      files.forEach((file) => at(file, 1_000));
+      at('dist/.tsbuildinfo', 2_000);
+      expect(isStale(root)).toBe(false);
+      at('libs/users/src/users.service.spec.ts', 3_000); // tests are not built
+      expect(isStale(root)).toBe(false);
+      at('libs/users/src/users.service.ts', 3_000);
+      expect(isStale(root)).toBe(true);
+      at('libs/users/src/users.service.ts', 1_000);
+      at('tsconfig.build.json', 3_000);
+      expect(isStale(root)).toBe(true);
+      at('tsconfig.build.json', 1_000);
+      rmSync(join(root, 'dist/apps/cli/src/main.js'));
+      expect(isStale(root)).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

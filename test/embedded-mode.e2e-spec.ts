@@ -1,20 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
-import {
-  collect,
-  ensureBuilt,
-  freePort,
-  isAlive,
-  runCli,
-  SERVER_MAIN,
-  type Finished,
-} from './support/processes';
+import { makeClone, removeClone, type Clone } from './support/clone';
+import { collect, ensureBuilt, freePort, isAlive, type Finished } from './support/processes';
 
 const EMAIL = 'Embedded.User@Example.com';
 const PASSWORD = 'correct horse battery';
 const STARTUP_TIMEOUT_MS = 90_000;
+const AS_ROOT = process.getuid?.() === 0;
+/** When the suite runs as root, the "ordinary user" runs are made as `nobody`. */
+const ORDINARY_USER = AS_ROOT ? { uid: 65534, gid: 65534 } : undefined;
 
 interface Server {
   child: ChildProcess;
@@ -23,56 +20,53 @@ interface Server {
 }
 
 /**
- * `npm start` with no configuration at all: the built server on an embedded PostgreSQL under
- * DATA_DIR, in-process ticket locks, a generated JWT secret. Spawned with only PATH and HOME
- * besides the three settings that keep it off the developer's ports and folders.
+ * `npm start` with no configuration at all, from a clone in a private (0700) folder: the
+ * built server on an embedded PostgreSQL, in-process ticket locks, a generated JWT secret.
+ * Spawned with only PATH and HOME besides the two ports that keep it off the developer's.
  */
-describe('embedded mode (no configuration)', () => {
-  let dataDir: string;
-  let env: NodeJS.ProcessEnv;
-  let base: string;
-  const started: ChildProcess[] = [];
+class EmbeddedRun {
+  readonly env: NodeJS.ProcessEnv;
+  readonly base: string;
+  private readonly started: ChildProcess[] = [];
 
-  beforeAll(async () => {
-    await ensureBuilt();
-    // As root, the embedded PostgreSQL runs as the `postgres` user, who must reach the folder.
-    dataDir = mkdtempSync('/tmp/ticketing-embedded-');
-    chmodSync(dataDir, 0o755);
-    const [port, databasePort] = [await freePort(), await freePort()];
-    env = {
+  constructor(
+    readonly clone: Clone,
+    port: number,
+    readonly databasePort: number,
+    private readonly user?: { uid: number; gid: number },
+  ) {
+    this.env = {
       PATH: process.env.PATH,
-      HOME: process.env.HOME,
+      HOME: clone.folder,
       PORT: String(port),
       EMBEDDED_DATABASE_PORT: String(databasePort),
-      DATA_DIR: join(dataDir, 'data'),
     };
-    base = `http://127.0.0.1:${port}`;
-  }, 180_000);
+    this.base = `http://127.0.0.1:${port}`;
+  }
 
-  afterAll(async () => {
-    // Only if a test failed half-way: stop what this suite started.
-    for (const child of started) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-    const postgresPid = postmasterPid();
-    if (postgresPid !== undefined && isAlive(postgresPid)) {
-      process.kill(postgresPid, 'SIGINT'); // PostgreSQL's fast shutdown
-      for (let i = 0; i < 100 && isAlive(postgresPid); i += 1) {
-        await new Promise((resolveWait) => setTimeout(resolveWait, 100));
-      }
-    }
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  get dataDir(): string {
+    return join(this.clone.app, '.data');
+  }
 
-  function postmasterPid(): number | undefined {
-    const file = join(dataDir, 'data', 'postgres', 'postmaster.pid');
+  postmasterPid(): number | undefined {
+    const file = join(this.dataDir, 'postgres', 'postmaster.pid');
     return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : undefined;
   }
 
-  function startServer(): Server {
-    // cwd is the temporary folder, so no .env of the developer's is read.
-    const child = spawn(process.execPath, [SERVER_MAIN], { cwd: dataDir, env, stdio: 'pipe' });
-    started.push(child);
+  private spawnNode(main: string, args: string[] = []): ChildProcess {
+    // cwd is the clone, so the data goes to its .data/ and no .env of the developer's is read.
+    const child = spawn(process.execPath, [main, ...args], {
+      cwd: this.clone.app,
+      env: this.env,
+      stdio: 'pipe',
+      ...this.user,
+    });
+    this.started.push(child);
+    return child;
+  }
+
+  startServer(): Server {
+    const child = this.spawnNode(this.clone.serverMain);
     let output = '';
     const exited = collect(child, 10 * 60_000);
     child.stdout?.on('data', (chunk: string) => (output += chunk));
@@ -80,14 +74,18 @@ describe('embedded mode (no configuration)', () => {
     return { child, exited, output: () => output };
   }
 
+  cli(args: string[]): Promise<Finished> {
+    return collect(this.spawnNode(this.clone.cliMain, args), 60_000);
+  }
+
   /** Polls /health/ready (a bounded loop) until 200; fails at once if the server exits. */
-  async function waitUntilReady(server: Server): Promise<void> {
+  async waitUntilReady(server: Server): Promise<void> {
     const deadline = Date.now() + STARTUP_TIMEOUT_MS;
     let exited = false;
     void server.exited.then(() => (exited = true)).catch(() => (exited = true));
     while (Date.now() < deadline) {
       if (exited) throw new Error(`The server exited while starting:\n${server.output()}`);
-      const status = await request(base)
+      const status = await request(this.base)
         .get('/health/ready')
         .timeout(2000)
         .then((response) => response.status)
@@ -100,8 +98,9 @@ describe('embedded mode (no configuration)', () => {
     );
   }
 
-  async function stop(server: Server): Promise<Finished> {
-    const postgresPid = postmasterPid();
+  /** SIGTERM: exit 0, having stopped the PostgreSQL it started. */
+  async stop(server: Server): Promise<Finished> {
+    const postgresPid = this.postmasterPid();
     if (server.child.exitCode !== null || server.child.signalCode !== null) {
       throw new Error(`The server had already exited:\n${server.output()}`);
     }
@@ -111,47 +110,79 @@ describe('embedded mode (no configuration)', () => {
     server.child.kill('SIGTERM');
     const finished = await server.exited;
     expect({ code: finished.code, signal: finished.signal }).toEqual({ code: 0, signal: null });
-    // The server stopped the PostgreSQL it started.
     expect(isAlive(postgresPid)).toBe(false);
-    expect(existsSync(join(dataDir, 'data', 'postgres', 'postmaster.pid'))).toBe(false);
+    expect(existsSync(join(this.dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
     return finished;
   }
 
+  /** Only if a test failed half-way: stop what this run started, remove the clone. */
+  async cleanUp(): Promise<void> {
+    for (const child of this.started) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    const postgresPid = this.postmasterPid();
+    if (postgresPid !== undefined && isAlive(postgresPid)) {
+      process.kill(postgresPid, 'SIGINT'); // PostgreSQL's fast shutdown
+      for (let i = 0; i < 100 && isAlive(postgresPid); i += 1) {
+        await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+      }
+    }
+    removeClone(this.clone);
+  }
+}
+
+async function newRun(user?: { uid: number; gid: number }): Promise<EmbeddedRun> {
+  return new EmbeddedRun(makeClone(user), await freePort(), await freePort(), user);
+}
+
+describe(`embedded mode (no configuration), from a 0700 folder, as ${AS_ROOT ? 'root' : 'this user'}`, () => {
+  let run: EmbeddedRun;
   let firstToken: string;
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    run = await newRun();
+    expect(statSync(run.clone.folder).mode & 0o777).toBe(0o700);
+  }, 180_000);
+
+  afterAll(() => run?.cleanUp());
 
   it(
     'starts an embedded PostgreSQL, serves register, login and me, and stops it on SIGTERM',
     async () => {
-      const server = startServer();
-      await waitUntilReady(server);
+      const server = run.startServer();
+      await run.waitUntilReady(server);
 
-      const ready = await request(base).get('/health/ready').expect(200);
+      const ready = await request(run.base).get('/health/ready').expect(200);
       expect(ready.body.info.database).toEqual({ status: 'up' });
       expect(ready.body.info.redis).toEqual(expect.objectContaining({ status: 'up' }));
 
-      const registered = await request(base)
+      const registered = await request(run.base)
         .post('/api/v1/auth/register')
         .send({ email: EMAIL, password: PASSWORD, name: 'Embedded' })
         .expect(201);
       expect(registered.body).toEqual(
         expect.objectContaining({ email: EMAIL.toLowerCase(), role: 'customer' }),
       );
-      const login = await request(base)
+      const login = await request(run.base)
         .post('/api/v1/auth/login')
         .send({ email: EMAIL, password: PASSWORD })
         .expect(200);
       firstToken = login.body.accessToken;
-      const me = await request(base)
+      const me = await request(run.base)
         .get('/api/v1/auth/me')
         .set('Authorization', `Bearer ${firstToken}`)
         .expect(200);
       expect(me.body).toEqual(registered.body);
 
-      // Data and the generated secrets live in DATA_DIR.
-      expect(existsSync(join(dataDir, 'data', 'jwt-secret'))).toBe(true);
-      expect(existsSync(join(dataDir, 'data', 'postgres', 'PG_VERSION'))).toBe(true);
+      // The generated secrets live in DATA_DIR; so does the database, or (as root) a link
+      // to its folder, owned by the `postgres` user it runs as.
+      expect(existsSync(join(run.dataDir, 'jwt-secret'))).toBe(true);
+      expect(existsSync(join(run.dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
+      expect(lstatSync(join(run.dataDir, 'postgres')).isSymbolicLink()).toBe(AS_ROOT);
+      if (AS_ROOT) expect(statSync(join(run.dataDir, 'postgres')).uid).not.toBe(0);
 
-      const finished = await stop(server);
+      const finished = await run.stop(server);
       expect(finished.stdout).toMatch(/Embedded PostgreSQL stopped/);
     },
     STARTUP_TIMEOUT_MS * 2,
@@ -160,39 +191,113 @@ describe('embedded mode (no configuration)', () => {
   it(
     'keeps the data across a restart, and the CLI reuses the running embedded database',
     async () => {
-      const server = startServer();
-      await waitUntilReady(server);
-      const postgresPid = postmasterPid();
+      const server = run.startServer();
+      await run.waitUntilReady(server);
+      const postgresPid = run.postmasterPid();
 
-      const login = await request(base)
+      const login = await request(run.base)
         .post('/api/v1/auth/login')
         .send({ email: EMAIL, password: PASSWORD })
         .expect(200);
       // The generated JWT secret was kept too: the first run's token is still good.
-      await request(base)
+      await request(run.base)
         .get('/api/v1/auth/me')
         .set('Authorization', `Bearer ${firstToken}`)
         .expect(200);
 
-      const granted = await runCli(['admin', 'grant', EMAIL], env, { cwd: dataDir });
+      const granted = await run.cli(['admin', 'grant', EMAIL]);
       expect(granted).toEqual(
         expect.objectContaining({ code: 0, stdout: `${EMAIL.toLowerCase()} is now an admin.\n` }),
       );
 
       // The CLI left the server's database running: same process, still answering.
-      expect(postmasterPid()).toBe(postgresPid);
-      await request(base).get('/health/ready').expect(200);
-      const me = await request(base)
+      expect(run.postmasterPid()).toBe(postgresPid);
+      await request(run.base).get('/health/ready').expect(200);
+      const me = await request(run.base)
         .get('/api/v1/auth/me')
         .set('Authorization', `Bearer ${login.body.accessToken}`)
         .expect(200);
       expect(me.body.role).toBe('admin');
 
-      const listed = await runCli(['admin', 'list'], env, { cwd: dataDir });
+      const listed = await run.cli(['admin', 'list']);
       expect(listed.code).toBe(0);
       expect(listed.stdout).toContain(EMAIL.toLowerCase());
 
-      await stop(server);
+      await run.stop(server);
+    },
+    STARTUP_TIMEOUT_MS * 2,
+  );
+
+  it(
+    'says in one line what went wrong and what to do, and exits 1, when the database port is taken',
+    async () => {
+      // Something else listens on the embedded database's port, on every address.
+      const blocker = createServer();
+      await new Promise<void>((resolveListen) =>
+        blocker.listen(run.databasePort, '::', resolveListen),
+      );
+      try {
+        const server = run.startServer();
+        const finished = await server.exited;
+        expect(finished.code).toBe(1);
+        const problem = server
+          .output()
+          .split('\n')
+          .filter((line) => line.includes('could not start'));
+        expect(problem).toHaveLength(1);
+        expect(problem[0]).toContain(`Port ${run.databasePort} is taken`);
+        expect(problem[0]).toContain('set EMBEDDED_DATABASE_PORT to a free port');
+        expect(problem[0]).toContain('DATABASE_URL');
+        // No stack, no unhandled error event.
+        expect(server.output()).not.toMatch(/\n\s+at |Unhandled|EACCES/);
+
+        const cli = await run.cli(['admin', 'list']);
+        expect(cli.code).toBe(1);
+        expect(cli.stderr.trim().split('\n')).toEqual([
+          expect.stringContaining(`Port ${run.databasePort} is taken`),
+        ]);
+      } finally {
+        await new Promise((resolveClose) => blocker.close(resolveClose));
+      }
+    },
+    STARTUP_TIMEOUT_MS,
+  );
+});
+
+describe(`embedded mode as an ordinary user${AS_ROOT ? ' (nobody)' : ''}, from a 0700 folder`, () => {
+  let run: EmbeddedRun;
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    run = await newRun(ORDINARY_USER);
+  }, 180_000);
+
+  afterAll(() => run?.cleanUp());
+
+  it(
+    'runs its PostgreSQL as that user with the data in DATA_DIR, and serves a login',
+    async () => {
+      const server = run.startServer();
+      await run.waitUntilReady(server);
+
+      await request(run.base)
+        .post('/api/v1/auth/register')
+        .send({ email: EMAIL, password: PASSWORD, name: 'Ordinary' })
+        .expect(201);
+      await request(run.base)
+        .post('/api/v1/auth/login')
+        .send({ email: EMAIL, password: PASSWORD })
+        .expect(200);
+
+      const databaseDir = join(run.dataDir, 'postgres');
+      expect(lstatSync(databaseDir).isDirectory()).toBe(true);
+      const expectedUid = ORDINARY_USER?.uid ?? process.getuid?.();
+      expect(statSync(join(databaseDir, 'PG_VERSION')).uid).toBe(expectedUid);
+      const postgresPid = run.postmasterPid();
+      expect(postgresPid).toBeDefined();
+      expect(statSync(`/proc/${postgresPid}`).uid).toBe(expectedUid);
+
+      await run.stop(server);
     },
     STARTUP_TIMEOUT_MS * 2,
   );

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { collect, ROOT } from './support/processes';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -23,10 +26,60 @@ async function validateOpenApi(document: unknown): Promise<{ valid: boolean; out
   return { valid: code === 0, output: stdout + stderr };
 }
 
+interface LintResult {
+  totals: { errors: number; warnings: number; ignored: number };
+  problems: {
+    ruleId: string;
+    severity: string;
+    message: string;
+    location: { pointer: string }[];
+  }[];
+}
+
+/**
+ * `redocly lint` (the pinned @redocly/cli, the repository's redocly.yaml: recommended rules)
+ * on a document written to a file, offline: no telemetry, no update check.
+ */
+async function redoclyLint(document: unknown): Promise<LintResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'openapi-lint-'));
+  try {
+    writeFileSync(join(dir, 'openapi.json'), JSON.stringify(document, null, 2));
+    const child = spawn(
+      join(ROOT, 'node_modules', '.bin', 'redocly'),
+      ['lint', '--config', join(ROOT, 'redocly.yaml'), '--format', 'json', 'openapi.json'],
+      {
+        cwd: dir,
+        stdio: 'pipe',
+        env: {
+          PATH: process.env.PATH,
+          HOME: dir,
+          REDOCLY_TELEMETRY: 'off',
+          REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true',
+        },
+      },
+    );
+    const { stdout, stderr } = await collect(child, 60_000);
+    const json = stdout.slice(stdout.indexOf('{'));
+    if (!json) throw new Error(`redocly printed no report:\n${stdout}\n${stderr}`);
+    return JSON.parse(json) as LintResult;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One line per problem, so a failing test says what to fix and where. */
+const describeProblems = (result: LintResult): string[] =>
+  result.problems.map(
+    (problem) =>
+      `${problem.severity} ${problem.ruleId} at ${problem.location[0]?.pointer}: ${problem.message}`,
+  );
+
 interface Operation {
   summary?: string;
   security?: Record<string, string[]>[];
-  requestBody?: { content: Record<string, { schema: { $ref?: string } }> };
+  requestBody?: {
+    content: Record<string, { schema: { $ref?: string }; examples?: Record<string, unknown> }>;
+  };
   responses: Record<string, { content?: Record<string, unknown> }>;
 }
 
@@ -34,6 +87,9 @@ describe('OpenAPI document and Swagger UI', () => {
   let testApp: TestApp;
   let document: {
     openapi: string;
+    security?: Record<string, string[]>[];
+    servers: { url: string; description?: string }[];
+    tags: { name: string; description: string }[];
     paths: Record<string, Record<string, Operation>>;
     components: {
       securitySchemes: Record<string, unknown>;
@@ -63,6 +119,88 @@ describe('OpenAPI document and Swagger UI', () => {
     await expect(validateOpenApi(broken)).resolves.toEqual(
       expect.objectContaining({ valid: false }),
     );
+  });
+
+  it('passes `redocly lint` with the recommended rules: no error, no warning', async () => {
+    const result = await redoclyLint(document);
+    expect(describeProblems(result)).toEqual([]);
+    expect(result.totals).toEqual({ errors: 0, warnings: 0, ignored: 0 });
+
+    // The linter does catch what it should: an operation without a summary, a public
+    // operation that does not say `security: []`, a route with no 4xx answer.
+    const broken = structuredClone(document);
+    delete broken.paths['/api/v1/auth/me'].get.summary;
+    delete broken.paths['/api/v1/auth/login'].post.security;
+    broken.security = undefined;
+    const ready = broken.paths['/health/ready'].get.responses;
+    for (const status of Object.keys(ready)) if (status.startsWith('4')) delete ready[status];
+    const rules = (await redoclyLint(broken)).problems.map((problem) => problem.ruleId);
+    expect(rules).toEqual(
+      expect.arrayContaining(['operation-summary', 'security-defined', 'operation-4xx-response']),
+    );
+  });
+
+  it('says who may call what: bearer by default, `security: []` on public routes', () => {
+    expect(document.security).toEqual([{ bearer: [] }]);
+    const publicOperations = [
+      document.paths['/api/v1/auth/register'].post,
+      document.paths['/api/v1/auth/login'].post,
+      document.paths['/api/v1/events'].get,
+      document.paths['/health/live'].get,
+      document.paths['/api/v1/payments/simulator/{sessionId}/pay'].post,
+    ];
+    for (const operation of publicOperations) expect(operation.security).toEqual([]);
+    expect(document.paths['/api/v1/events'].post.security).toEqual([{ bearer: [] }]);
+    expect(document.paths['/api/v1/auth/me'].get.summary).toBe('Who am I');
+  });
+
+  it('has examples for the main flows and tags in reading order', () => {
+    const json = (operation: Operation, status: string) =>
+      (operation.responses[status].content?.['application/json'] ?? {}) as { example?: unknown };
+    const register = document.paths['/api/v1/auth/register'].post;
+    expect(Object.keys(register.requestBody?.content['application/json'].examples ?? {})).toEqual([
+      'ada',
+    ]);
+    expect(json(register, '201').example).toEqual(
+      expect.objectContaining({ email: 'ada@example.com' }),
+    );
+    expect(json(document.paths['/api/v1/auth/login'].post, '200').example).toEqual(
+      expect.objectContaining({ tokenType: 'Bearer' }),
+    );
+    expect(json(document.paths['/api/v1/events'].post, '201').example).toEqual(
+      expect.objectContaining({ status: 'on_sale' }),
+    );
+    const book = document.paths['/api/v1/events/{id}/bookings'].post;
+    expect(Object.keys(book.requestBody?.content['application/json'].examples ?? {})).toEqual([
+      'quantity',
+      'ticketIds',
+    ]);
+    expect(json(book, '201').example).toEqual(
+      expect.objectContaining({ checkoutUrl: expect.any(String) }),
+    );
+    expect(json(document.paths['/api/v1/orders/{id}'].get, '200').example).toEqual(
+      expect.objectContaining({ status: 'confirmed' }),
+    );
+    expect(document.tags.slice(0, 5).map((tag) => tag.name)).toEqual([
+      'auth',
+      'events',
+      'booking and orders',
+      'payments',
+      'operations',
+    ]);
+  });
+
+  it('names this server, or PUBLIC_URL when it is set', async () => {
+    expect(document.servers).toEqual([{ url: '/', description: 'This server' }]);
+    const withPublicUrl = await startTestApp({ PUBLIC_URL: 'https://tickets.test/' });
+    try {
+      const response = await withPublicUrl.http().get('/docs-json').expect(200);
+      expect(response.body.servers).toEqual([
+        { url: 'https://tickets.test', description: 'This server' },
+      ]);
+    } finally {
+      await withPublicUrl.close();
+    }
   });
 
   it('lists the auth routes, with bearer auth on /me only', () => {

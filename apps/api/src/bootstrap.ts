@@ -6,10 +6,12 @@ import { NestFactory } from '@nestjs/core';
 import type { TestingModule } from '@nestjs/testing';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply } from 'fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { Environment } from '@app/config';
 import { AppModule } from './app.module';
+import { logFormat, prettyStream } from './http/log-format';
 import { PinoNestLogger } from './http/pino-nest-logger';
+import { createOpenApiDocument } from './openapi';
 import { ProblemDetailsFilter, sendFrameworkProblem } from './http/problem-details.filter';
 import { createValidationPipe } from './http/request-validation';
 import { addSecurityHeaders } from './http/security-headers';
@@ -19,8 +21,11 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 function createAdapter(environment: Environment): FastifyAdapter {
   return new FastifyAdapter({
-    // Structured JSON logs (pino); every request's lines carry its reqId.
-    logger: { level: environment.LOG_LEVEL },
+    // Structured JSON logs (pino), every request's lines with its reqId; or readable lines.
+    logger:
+      logFormat(environment) === 'pretty'
+        ? { level: environment.LOG_LEVEL, stream: prettyStream() }
+        : { level: environment.LOG_LEVEL },
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: environment.TRUST_PROXY,
     genReqId: (req: IncomingMessage) => {
@@ -36,7 +41,10 @@ function createAdapter(environment: Environment): FastifyAdapter {
  * Everything about the HTTP edge, shared by the server and the tests so that the tests
  * exercise exactly what production runs.
  */
-async function configure(app: NestFastifyApplication): Promise<NestFastifyApplication> {
+async function configure(
+  app: NestFastifyApplication,
+  environment: Environment,
+): Promise<NestFastifyApplication> {
   const config = app.get(ConfigService<Environment, true>);
   const fastify = app.getHttpAdapter().getInstance();
   app.useLogger(new PinoNestLogger(fastify.log));
@@ -63,17 +71,7 @@ async function configure(app: NestFastifyApplication): Promise<NestFastifyApplic
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Ticketing API')
-      .setDescription(
-        'Ticket booking for on-sales that must never oversell. Errors are RFC 9457 problem+json.',
-      )
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
+  const document = createOpenApiDocument(app, environment);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 
   await app.init();
@@ -83,12 +81,14 @@ async function configure(app: NestFastifyApplication): Promise<NestFastifyApplic
 
 /** The production server: the root module built from the validated environment. */
 export async function createApp(environment: Environment): Promise<NestFastifyApplication> {
+  const adapter = createAdapter(environment);
+  // The logger from the start, so a failure to start is logged like everything else.
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(environment),
-    createAdapter(environment),
-    { bufferLogs: true, rawBody: true },
+    adapter,
+    { logger: new PinoNestLogger(adapter.getInstance().log), rawBody: true },
   );
-  return configure(app);
+  return configure(app, environment);
 }
 
 /** For tests: the same app from a compiled testing module (which may override providers). */
@@ -100,5 +100,5 @@ export function createAppFromModule(
     bufferLogs: true,
     rawBody: true,
   });
-  return configure(app);
+  return configure(app, environment);
 }

@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { InvalidConfigurationError, loadEnvironment, type Environment } from '@app/config';
 import { createApp } from './bootstrap';
+import { logFormat } from './http/log-format';
+import { bannerText, startupBanner } from './startup-banner';
 
 const REFORK_DELAY_MS = 1000;
 
@@ -54,6 +56,12 @@ async function main(): Promise<void> {
   }
   const app = await createApp(environment);
   await app.listen({ port: environment.PORT, host: '0.0.0.0' });
+  // One banner, not one per worker.
+  if (cluster.isPrimary || cluster.worker?.id === 1) {
+    const banner = startupBanner(environment);
+    if (logFormat(environment) === 'pretty') process.stdout.write(bannerText(banner));
+    else app.getHttpAdapter().getInstance().log.info(banner, `Ready: API at ${banner.api}`);
+  }
 }
 
 void main();

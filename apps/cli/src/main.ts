@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { CommandFactory } from 'nest-commander';
 import { InvalidConfigurationError, loadEnvironment } from '@app/config';
+import { CliLogger } from './cli-logger';
 import { CliModule } from './cli.module';
 
 async function main(): Promise<void> {
@@ -8,7 +9,7 @@ async function main(): Promise<void> {
     const environment = loadEnvironment();
     await CommandFactory.run(CliModule.forRoot(environment), {
       cliName: 'npm run cli --',
-      logger: ['error', 'warn'],
+      logger: new CliLogger(),
       errorHandler: (error) => {
         // Commander has already printed its own errors and help; `--help` is a success.
         const { code, exitCode } = error as Error & { code?: string; exitCode?: number };

@@ -3,3 +3,4 @@ export * from './interval-job';
 export * from './pagination';
 export * from './problem-details';
 export * from './row-backoff';
+export * from './startup-error';

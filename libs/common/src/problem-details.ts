@@ -1,5 +1,11 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import {
+  ApiDefaultResponse,
+  ApiExtraModels,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiResponse,
+} from '@nestjs/swagger';
 
 export class FieldErrorView {
   @ApiProperty({ example: 'email' })
@@ -43,6 +49,10 @@ const DESCRIPTIONS: Record<number, string> = {
  * Documents the problem+json answers a route can give. (No `type:` here: with one,
  * Swagger would document the body as application/json instead.)
  */
+const PROBLEM_CONTENT = {
+  'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDetailsView' } },
+};
+
 export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
     ApiExtraModels(ProblemDetailsView),
@@ -50,12 +60,19 @@ export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecor
       ApiResponse({
         status,
         description: DESCRIPTIONS[status] ?? 'Error',
-        content: {
-          'application/problem+json': {
-            schema: { $ref: '#/components/schemas/ProblemDetailsView' },
-          },
-        },
+        content: PROBLEM_CONTENT,
       }),
     ),
+  );
+}
+
+/**
+ * The `default` answer, for routes whose success is not a 2xx (a redirect): any other
+ * status, such as an unexpected 500, comes as problem+json.
+ */
+export function ApiOtherProblems(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ApiExtraModels(ProblemDetailsView),
+    ApiDefaultResponse({ description: 'Any other error', content: PROBLEM_CONTENT }),
   );
 }

@@ -1,5 +1,12 @@
 import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Public, Roles } from '@app/auth';
 import { ApiProblems, type Page } from '@app/common';
 import {
@@ -14,6 +21,7 @@ import {
   UpdateEventDto,
   UpdateTicketTypeDto,
 } from './events.dto';
+import { CREATE_EVENT_EXAMPLE, EVENT_EXAMPLE } from './events.examples';
 import { EventsService } from './events.service';
 
 @ApiTags('events')
@@ -24,7 +32,13 @@ export class EventsController {
   @Post()
   @Roles('admin')
   @ApiBearerAuth()
-  @ApiCreatedResponse({ type: EventView })
+  @ApiOperation({
+    summary: 'Create an event',
+    description:
+      'Admin only. Creates the event with its ticket types and issues every ticket (up to 1,000,000 per type, 20 types).',
+  })
+  @ApiBody({ type: CreateEventDto, examples: { springTour: { value: CREATE_EVENT_EXAMPLE } } })
+  @ApiCreatedResponse({ type: EventView, example: EVENT_EXAMPLE })
   @ApiProblems(400, 401, 403)
   create(@Body() body: CreateEventDto): Promise<EventView> {
     return this.events.create(body);
@@ -32,6 +46,10 @@ export class EventsController {
 
   @Get()
   @Public()
+  @ApiOperation({
+    summary: 'List upcoming events',
+    description: 'Soonest first; `from` defaults to now. `q` matches the name or the venue.',
+  })
   @ApiOkResponse({ type: EventPage })
   @ApiProblems(400)
   list(@Query() query: EventListQuery): Promise<Page<EventView>> {
@@ -40,7 +58,11 @@ export class EventsController {
 
   @Get(':id')
   @Public()
-  @ApiOkResponse({ type: EventView })
+  @ApiOperation({
+    summary: 'Get an event',
+    description: 'With live available, locked and sold counts per ticket type.',
+  })
+  @ApiOkResponse({ type: EventView, example: EVENT_EXAMPLE })
   @ApiProblems(400, 404)
   get(@Param('id', ParseUUIDPipe) id: string): Promise<EventView> {
     return this.events.get(id);
@@ -49,6 +71,11 @@ export class EventsController {
   @Patch(':id')
   @Roles('admin')
   @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Change an event',
+    description:
+      'Admin only. Any subset of the scalar fields; `status: cancelled` stops the sale at once.',
+  })
   @ApiOkResponse({ type: EventView })
   @ApiProblems(400, 401, 403, 404, 409)
   update(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateEventDto): Promise<EventView> {
@@ -58,6 +85,10 @@ export class EventsController {
   @Post(':id/ticket-types')
   @Roles('admin')
   @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Add a ticket type',
+    description: 'Admin only. Issues its tickets and answers the whole event.',
+  })
   @ApiCreatedResponse({ type: EventView })
   @ApiProblems(400, 401, 403, 404, 409)
   addTicketType(
@@ -70,6 +101,11 @@ export class EventsController {
   @Patch(':id/ticket-types/:typeId')
   @Roles('admin')
   @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Change a ticket type',
+    description:
+      'Admin only. The quantity may grow, or shrink down to its sold + locked count (409 below that).',
+  })
   @ApiOkResponse({ type: EventView })
   @ApiProblems(400, 401, 403, 404, 409)
   updateTicketType(
@@ -82,6 +118,10 @@ export class EventsController {
 
   @Get(':id/tickets')
   @Public()
+  @ApiOperation({
+    summary: "List an event's tickets",
+    description: 'Filter by status and ticket type; ids to book explicit seats with.',
+  })
   @ApiOkResponse({ type: TicketPage })
   @ApiProblems(400, 404)
   listTickets(

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Param, ParseUUIDPipe, Query, Redirect } from '@nestjs/common';
-import { ApiOkResponse, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '@app/auth';
-import { ApiProblems } from '@app/common';
+import { ApiOtherProblems, ApiProblems } from '@app/common';
 import { CheckoutService } from './checkout.service';
 import { renderReturnPage } from './payment-pages';
 import { CheckoutLinkQuery, ReturnPageParams, ReturnPageQuery } from './payments.dto';
@@ -14,12 +14,18 @@ export class CheckoutController {
   @Get('checkout/:orderId')
   @Public()
   @Redirect(undefined, 303)
+  @ApiOperation({
+    summary: 'Follow a checkout link',
+    description:
+      "The booking's signed `checkoutUrl`, opened in the buyer's browser: creates the payment provider's checkout session on the first visit (then reuses it) and redirects there.",
+  })
   @ApiResponse({
     status: 303,
     description: 'To the checkout session (created on the first visit, then reused)',
     headers: { Location: { schema: { type: 'string', format: 'uri' } } },
   })
   @ApiProblems(400, 404, 409, 502, 503)
+  @ApiOtherProblems()
   async follow(
     @Param('orderId', ParseUUIDPipe) orderId: string,
     @Query() query: CheckoutLinkQuery,
@@ -32,6 +38,11 @@ export class CheckoutController {
   @Public()
   @Header('Content-Type', 'text/html; charset=utf-8')
   @ApiProduces('text/html')
+  @ApiOperation({
+    summary: 'Payment return page',
+    description:
+      'Where the payment provider sends the buyer back after paying (`success`) or giving up (`cancel`).',
+  })
   @ApiOkResponse({ description: 'A short page for the buyer', type: String })
   @ApiProblems(400)
   returnPage(@Param() params: ReturnPageParams, @Query() query: ReturnPageQuery): string {

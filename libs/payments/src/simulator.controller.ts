@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Param, Post, Redirect } from '@nestjs/common';
-import { ApiOkResponse, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '@app/auth';
-import { ApiProblems } from '@app/common';
+import { ApiOtherProblems, ApiProblems } from '@app/common';
 import { PaymentSimulator } from './payment-simulator';
 import { SimulatorSessionParams } from './payments.dto';
 
@@ -21,6 +21,11 @@ export class SimulatorController {
   @Get(':sessionId')
   @Header('Content-Type', 'text/html; charset=utf-8')
   @ApiProduces('text/html')
+  @ApiOperation({
+    summary: 'Simulated checkout page',
+    description:
+      'Without a Stripe key: the page the checkout link leads to, with the event, the tickets, the amount and **Pay** / **Decline** buttons.',
+  })
   @ApiOkResponse({ description: 'The simulated checkout page', type: String })
   @ApiProblems(400, 404)
   page(@Param() params: SimulatorSessionParams): Promise<string> {
@@ -29,16 +34,28 @@ export class SimulatorController {
 
   @Post(':sessionId/pay')
   @Redirect(undefined, 303)
+  @ApiOperation({
+    summary: 'Simulate a payment',
+    description:
+      'Delivers a signed `checkout.session.completed` (paid) event through the webhook, then sends the browser to the success page.',
+  })
   @ApiResponse(REDIRECT)
   @ApiProblems(400, 404, 409)
+  @ApiOtherProblems()
   async pay(@Param() params: SimulatorSessionParams): Promise<{ url: string }> {
     return { url: await this.simulator.pay(params.sessionId) };
   }
 
   @Post(':sessionId/decline')
   @Redirect(undefined, 303)
+  @ApiOperation({
+    summary: 'Simulate a declined payment',
+    description:
+      'Delivers a signed `checkout.session.async_payment_failed` event through the webhook, then sends the browser to the cancel page.',
+  })
   @ApiResponse(REDIRECT)
   @ApiProblems(400, 404, 409)
+  @ApiOtherProblems()
   async decline(@Param() params: SimulatorSessionParams): Promise<{ url: string }> {
     return { url: await this.simulator.decline(params.sessionId) };
   }

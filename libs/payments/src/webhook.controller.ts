@@ -1,5 +1,5 @@
 import { Controller, Headers, HttpCode, Post, Req, type RawBodyRequest } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Public } from '@app/auth';
 import { ApiProblems } from '@app/common';
@@ -14,6 +14,11 @@ export class WebhookController {
   @Post('webhook')
   @Public()
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Payment provider webhook',
+    description:
+      'For Stripe: events verified with `STRIPE_WEBHOOK_SECRET` over the raw body. A repeated event id is acknowledged with no second effect; unknown types are acknowledged and ignored.',
+  })
   @ApiHeader({ name: 'Stripe-Signature', required: true })
   @ApiBody({
     description: 'A Stripe event, verified over the raw body',

@@ -1,5 +1,5 @@
 import { Controller, Get, Optional } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheckService,
   HealthIndicatorService,
@@ -32,14 +32,20 @@ export class HealthController {
   ) {}
 
   @Get('live')
+  @ApiOperation({ summary: 'Liveness', description: 'Answers 200 while the process is up.' })
   @ApiOkResponse({ description: 'The process is up' })
+  @ApiProblems(400)
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   @Get('ready')
+  @ApiOperation({
+    summary: 'Readiness',
+    description: 'Answers 200 when PostgreSQL and (when configured) Redis answer, else 503.',
+  })
   @ApiOkResponse({ description: 'PostgreSQL and (when configured) Redis answer' })
-  @ApiProblems(503)
+  @ApiProblems(400, 503)
   async ready(): Promise<HealthCheckResult> {
     try {
       return await this.health.check([
