@@ -41,6 +41,22 @@ export default tseslint.config(
     },
   },
   {
+    // The admin dashboard's script runs in the browser (socket.io's client is a global).
+    files: ['libs/admin/assets/**/*.js'],
+    languageOptions: {
+      globals: {
+        document: 'readonly',
+        sessionStorage: 'readonly',
+        fetch: 'readonly',
+        Intl: 'readonly',
+        io: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -10,13 +10,18 @@ const OUTPUTS = ['dist/apps/api/src/main.js', 'dist/apps/cli/src/main.js'];
 const SOURCE_DIRS = ['apps', 'libs', 'migrations'];
 const SETTINGS = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
 
+/** TypeScript sources, and the static files the build copies (the dashboard's assets). */
+function isBuilt(dir, name) {
+  return (name.endsWith('.ts') && !name.endsWith('.spec.ts')) || /[\\/]assets([\\/]|$)/.test(dir);
+}
+
 function newestSource(dir) {
   if (!existsSync(dir)) return 0;
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) {
+    else if (isBuilt(dir, entry.name)) {
       newest = Math.max(newest, statSync(path).mtimeMs);
     }
   }

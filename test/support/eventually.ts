@@ -6,7 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
  * waits exactly as long as needed, never for a fixed time.
  */
 export async function eventually<T>(
-  check: () => Promise<T | false | null | undefined>,
+  check: () => Promise<T | false | null | undefined> | T | false | null | undefined,
   {
     timeoutMs = 5_000,
     intervalMs = 50,

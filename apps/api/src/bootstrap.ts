@@ -7,7 +7,11 @@ import type { TestingModule } from '@nestjs/testing';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { SwaggerModule } from '@nestjs/swagger';
+import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
+import type Redis from 'ioredis';
 import type { Environment } from '@app/config';
+import { Metrics } from '@app/metrics';
+import { SocketIoAdapter } from '@app/realtime';
 import { AppModule } from './app.module';
 import { logFormat, prettyStream } from './http/log-format';
 import { PinoNestLogger } from './http/pino-nest-logger';
@@ -17,6 +21,19 @@ import { createValidationPipe } from './http/request-validation';
 import { addSecurityHeaders } from './http/security-headers';
 
 const BODY_LIMIT_BYTES = 100 * 1024;
+/**
+ * Slow and idle clients must not hold sockets: Fastify turns Node's request timeout and the
+ * socket inactivity timeout off by default, so a slowloris client (headers one byte at a
+ * time) or thousands of sockets opened and never used would stay for ever. The inactivity
+ * timeout must be the shorter one: Node's headers check otherwise keeps a socket that never
+ * sent a byte alive. It stays above STRIPE_TIMEOUT_MS's default, the longest call a request
+ * waits on, and above the keep-alive timeout that clients are told (`Keep-Alive: timeout=`),
+ * so that the server never cuts a kept-alive socket a client is about to reuse.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 10_000;
+const IDLE_SOCKET_TIMEOUT_MS = 15_000;
+const HEADERS_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 function createAdapter(environment: Environment): FastifyAdapter {
@@ -27,6 +44,11 @@ function createAdapter(environment: Environment): FastifyAdapter {
         ? { level: environment.LOG_LEVEL, stream: prettyStream() }
         : { level: environment.LOG_LEVEL },
     bodyLimit: BODY_LIMIT_BYTES,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeout: IDLE_SOCKET_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    // Node checks those deadlines every connectionsCheckingInterval (30 s by default).
+    http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
     trustProxy: environment.TRUST_PROXY,
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];
@@ -56,20 +78,40 @@ async function configure(
     done();
   });
   addSecurityHeaders(fastify);
+  const metrics = app.get(Metrics);
+  // The route's template (not the URL) keeps the label set small.
+  fastify.addHook('onResponse', (request, reply, done) => {
+    metrics.observeHttp(
+      request.method,
+      request.routeOptions.url,
+      reply.statusCode,
+      reply.elapsedTime,
+    );
+    done();
+  });
   const origins = config
     .get('CORS_ORIGINS', { infer: true })
     .split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
   app.enableCors({ origin: origins.length > 0 ? origins : false });
+  app.useWebSocketAdapter(new SocketIoAdapter(app, origins, optionalRedis(app, config)));
   app.setGlobalPrefix('api/v1', {
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },
       { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
+      { path: 'admin', method: RequestMethod.GET },
+      { path: 'admin/dashboard.js', method: RequestMethod.GET },
+      { path: 'admin/dashboard.css', method: RequestMethod.GET },
     ],
   });
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalFilters(
+    new ProblemDetailsFilter((error) => {
+      if (error.code === 'booking.sold_out') metrics.soldOutAnswers.inc();
+    }),
+  );
 
   const document = createOpenApiDocument(app, environment);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
@@ -77,6 +119,19 @@ async function configure(
   await app.init();
   await fastify.ready();
   return app;
+}
+
+/**
+ * The Redis connection when REDIS_URL is set. Never asked for otherwise: outside the tests,
+ * Nest aborts the process when `get` misses, whatever catches it.
+ */
+function optionalRedis(
+  app: NestFastifyApplication,
+  config: ConfigService<Environment, true>,
+): Redis | undefined {
+  return config.get('REDIS_URL', { infer: true })
+    ? app.get<Redis>(getRedisConnectionToken(), { strict: false })
+    : undefined;
 }
 
 /** The production server: the root module built from the validated environment. */

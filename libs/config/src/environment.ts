@@ -231,6 +231,37 @@ export class Environment {
   @IsIn(['json', 'pretty'])
   LOG_FORMAT?: 'json' | 'pretty' = undefined;
 
+  /** Published outbox rows (and consumers' records of applied messages) are kept this long. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(24 * 30)
+  OUTBOX_RETENTION_HOURS = 24;
+
+  /** Each Redis Stream is trimmed to about this many entries (XADD MAXLEN ~). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(10_000_000)
+  OUTBOX_STREAM_MAXLEN = 100_000;
+
+  /**
+   * A stream entry a consumer took but did not acknowledge for this long (the consumer died,
+   * or its handler failed) is claimed by another consumer of the group and handled again.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  OUTBOX_CLAIM_IDLE_MS = 30_000;
+
+  /** Set: GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset: it is public. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  METRICS_TOKEN?: string = undefined;
+
   get publicUrl(): string {
     return (this.PUBLIC_URL ?? `http://localhost:${this.PORT}`).replace(/\/+$/, '');
   }

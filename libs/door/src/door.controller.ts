@@ -88,6 +88,7 @@ export class DoorController {
     description: 'The current signing key and every retired key whose codes still admit.',
   })
   @ApiOkResponse({ type: SigningKeysView })
+  @ApiProblems(400)
   async signingKeys(): Promise<SigningKeysView> {
     return { keys: await this.keys.published() };
   }

@@ -1,2 +1,6 @@
+export * from './consumed-messages';
+export * from './message-bus';
 export * from './outbox';
 export * from './outbox-message';
+export * from './outbox-relay';
+export * from './outbox.module';

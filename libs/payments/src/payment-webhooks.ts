@@ -20,6 +20,12 @@ interface TicketChanges {
 }
 const NO_CHANGE: TicketChanges = { freed: [], retaken: [] };
 
+export interface WebhookOutcome {
+  /** A handled event type, or `other` (acknowledged and ignored). */
+  type: string;
+  outcome: 'applied' | 'duplicate' | 'unknown_order' | 'ignored';
+}
+
 /**
  * Applies the provider's events to orders. Each event is recorded in the transaction that
  * applies it, so a repeat has no second effect; each transition is a conditional update on
@@ -41,21 +47,33 @@ export class PaymentWebhooks {
     private readonly lock: TicketLockService,
   ) {}
 
-  /** Verifies the signature over the raw body, then applies the event once. */
-  async handle(rawBody: Buffer | undefined, signature: string | undefined): Promise<void> {
+  /**
+   * Verifies the signature over the raw body, then applies the event once. Says what became
+   * of it (for the metrics): `type` is the event's type when it is one this server handles.
+   */
+  async handle(
+    rawBody: Buffer | undefined,
+    signature: string | undefined,
+  ): Promise<WebhookOutcome> {
     const event = this.verify(rawBody, signature);
     const fact = paymentFactOf(event);
-    if (!fact) return;
+    if (!fact) return { type: 'other', outcome: 'ignored' };
+    let outcome: WebhookOutcome['outcome'] = 'applied';
     const changes = await this.dataSource.transaction(async (manager) => {
       const orderId = await this.orderOf(manager, fact);
       // Not ours (another integration on the same Stripe account), or already applied.
-      if (!orderId || !(await this.record(manager, event, orderId))) return NO_CHANGE;
-      if (fact.closedSessionId)
-        await this.lifecycle.closeSession(manager, orderId, fact.closedSessionId);
-      return this.apply(manager, fact, orderId);
+      if (!orderId) outcome = 'unknown_order';
+      else if (!(await this.record(manager, event, orderId))) outcome = 'duplicate';
+      else {
+        if (fact.closedSessionId)
+          await this.lifecycle.closeSession(manager, orderId, fact.closedSessionId);
+        return this.apply(manager, fact, orderId);
+      }
+      return NO_CHANGE;
     });
     await this.holds.returnToLockStore(changes.freed);
     await this.removeFromLockStore(changes.retaken);
+    return { type: event.type, outcome };
   }
 
   private verify(rawBody: Buffer | undefined, signature: string | undefined): Stripe.Event {

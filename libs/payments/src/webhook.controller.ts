@@ -3,13 +3,18 @@ import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import type { FastifyRequest } from 'fastify';
 import { Public } from '@app/auth';
 import { ApiProblems } from '@app/common';
+import { Metrics } from '@app/metrics';
 import { PaymentWebhooks } from './payment-webhooks';
+import { InvalidWebhookSignatureError } from './payments.errors';
 import { WebhookAck } from './payments.dto';
 
 @ApiTags('payments')
 @Controller('payments')
 export class WebhookController {
-  constructor(private readonly webhooks: PaymentWebhooks) {}
+  constructor(
+    private readonly webhooks: PaymentWebhooks,
+    private readonly metrics: Metrics,
+  ) {}
 
   @Post('webhook')
   @Public()
@@ -30,7 +35,14 @@ export class WebhookController {
     @Req() request: RawBodyRequest<FastifyRequest>,
     @Headers('stripe-signature') signature?: string,
   ): Promise<WebhookAck> {
-    await this.webhooks.handle(request.rawBody, signature);
+    try {
+      const { type, outcome } = await this.webhooks.handle(request.rawBody, signature);
+      this.metrics.webhookEvents.inc({ type, outcome });
+    } catch (error) {
+      if (error instanceof InvalidWebhookSignatureError)
+        this.metrics.webhookEvents.inc({ type: 'unverified', outcome: 'rejected' });
+      throw error;
+    }
     return { received: true };
   }
 }

@@ -1,3 +1,4 @@
+export * from './event-availability';
 export * from './inventory-reconcile.job';
 export * from './lock/ticket-lock.service';
 export * from './ticket-inventory';

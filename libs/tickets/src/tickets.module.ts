@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
+import { EventAvailability } from './event-availability';
 import { InventoryReconcileJob } from './inventory-reconcile.job';
 import { InProcessTicketLockStore } from './lock/in-process-ticket-lock.store';
 import { RedisTicketLockStore } from './lock/redis-ticket-lock.store';
@@ -10,6 +11,7 @@ import { TicketInventory } from './ticket-inventory';
 
 @Module({
   providers: [
+    EventAvailability,
     TicketInventory,
     TicketLockService,
     InventoryReconcileJob,
@@ -20,6 +22,6 @@ import { TicketInventory } from './ticket-inventory';
         redis ? new RedisTicketLockStore(redis) : new InProcessTicketLockStore(),
     },
   ],
-  exports: [TicketInventory, TicketLockService, InventoryReconcileJob],
+  exports: [EventAvailability, TicketInventory, TicketLockService, InventoryReconcileJob],
 })
 export class TicketsModule {}

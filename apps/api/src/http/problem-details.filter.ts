@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '@app/common';
+import { isDatabaseUnavailable } from '@app/database';
 import { type FieldError, RequestValidationException } from './request-validation';
 
 const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
@@ -58,7 +59,11 @@ export function sendFrameworkProblem(error: FastifyError, reply: FastifyReply): 
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
+  /** `onDomainError` sees every expected failure answered (the metrics count sold-out answers). */
+  constructor(private readonly onDomainError: (error: DomainError) => void = () => undefined) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
+    if (exception instanceof DomainError) this.onDomainError(exception);
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
@@ -113,7 +118,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         problem: this.plain(status, status === 429 ? 'Too many requests; slow down.' : detail),
       };
     }
-    if (isRedisUnavailable(exception)) {
+    if (isRedisUnavailable(exception) || isDatabaseUnavailable(exception)) {
       return {
         problem: this.plain(503, 'A backing service is unavailable; try again shortly.'),
         retryAfterSeconds: 2,

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Public, Roles } from '@app/auth';
+import { ApiProblems } from '@app/common';
+import { AdminStatsView } from './admin-stats.dto';
+import { AdminStatsService } from './admin-stats.service';
+
+@ApiTags('admin')
+@Controller('admin')
+export class AdminStatsController {
+  constructor(private readonly stats: AdminStatsService) {}
+
+  @Get('stats')
+  @Roles('admin')
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Sales figures of every current event, and tickets sold per minute' })
+  @ApiOkResponse({ type: AdminStatsView })
+  @ApiProblems(401, 403)
+  get(): Promise<AdminStatsView> {
+    return this.stats.stats();
+  }
+}
+
+/** The page's files, copied next to the build by `npm run build` (libs/admin/assets). */
+const ASSETS = join(__dirname, '..', 'assets');
+
+/**
+ * GET /admin: the live sales dashboard. Plain files, no build step; the page itself is
+ * public, its data needs an admin login (the token lives in sessionStorage only). Scripts and
+ * styles are files of this origin, so the page runs under the app's CSP unchanged.
+ */
+@ApiTags('admin')
+@Controller('admin')
+@Public()
+export class DashboardController {
+  private readonly page = readFileSync(join(ASSETS, 'dashboard.html'), 'utf8');
+  private readonly script = readFileSync(join(ASSETS, 'dashboard.js'), 'utf8');
+  private readonly styles = readFileSync(join(ASSETS, 'dashboard.css'), 'utf8');
+
+  @Get()
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  @ApiOperation({
+    summary: 'The live sales dashboard (an HTML page; its data needs an admin login)',
+  })
+  @ApiProduces('text/html')
+  @ApiOkResponse({ description: 'The dashboard page', schema: { type: 'string' } })
+  dashboard(): string {
+    return this.page;
+  }
+
+  @Get('dashboard.js')
+  @Header('Content-Type', 'text/javascript; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  @ApiOperation({ summary: "The dashboard's script" })
+  @ApiProduces('text/javascript')
+  @ApiOkResponse({ schema: { type: 'string' } })
+  dashboardScript(): string {
+    return this.script;
+  }
+
+  @Get('dashboard.css')
+  @Header('Content-Type', 'text/css; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  @ApiOperation({ summary: "The dashboard's stylesheet" })
+  @ApiProduces('text/css')
+  @ApiOkResponse({ schema: { type: 'string' } })
+  dashboardStyles(): string {
+    return this.styles;
+  }
+}

@@ -1,0 +1,115 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DataSource } from 'typeorm';
+
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Every metric this instance exports, in a registry of its own (two apps in one process, as
+ * in the tests, must not share one). Labels are low-cardinality: route templates, status
+ * classes, fixed type and reason sets.
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+
+  private readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP requests by method, route template and status class',
+    labelNames: ['method', 'route', 'status_class'] as const,
+    buckets: HTTP_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly holds = new Counter({
+    name: 'ticketing_holds_total',
+    help: 'Bookings that held tickets (committed holds)',
+    registers: [this.registry],
+  });
+
+  readonly soldOutAnswers = new Counter({
+    name: 'ticketing_sold_out_answers_total',
+    help: 'Bookings answered 409 sold out',
+    registers: [this.registry],
+  });
+
+  readonly ticketsSold = new Counter({
+    name: 'ticketing_tickets_sold_total',
+    help: 'Tickets sold (paid orders)',
+    registers: [this.registry],
+  });
+
+  readonly releases = new Counter({
+    name: 'ticketing_releases_total',
+    help: 'Orders whose tickets went back on sale, by reason (expired is a hold expiry)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookEvents = new Counter({
+    name: 'ticketing_webhook_events_total',
+    help: 'Payment provider webhook events by type and outcome',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly socketClients = new Gauge({
+    name: 'ticketing_socket_clients',
+    help: 'Availability socket clients connected to this instance',
+    registers: [this.registry],
+  });
+
+  constructor(dataSource: DataSource) {
+    collectDefaultMetrics({ register: this.registry });
+    // Read at scrape time through the partial index of unpublished rows.
+    // Both gauges are collected at once per scrape; they share one query.
+    let reading: Promise<{ backlog: number; lag: number }> | undefined;
+    const outbox = () =>
+      (reading ??= dataSource
+        .query(
+          `SELECT count(*)::int AS backlog,
+                  coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS lag
+           FROM outbox WHERE published_at IS NULL`,
+        )
+        .then((rows: { backlog: number; lag: number }[]) => rows[0])
+        .finally(() => (reading = undefined)));
+    new Gauge({
+      name: 'ticketing_outbox_backlog',
+      help: 'Outbox rows not yet published',
+      registers: [this.registry],
+      async collect() {
+        this.set((await outbox()).backlog);
+      },
+    });
+    new Gauge({
+      name: 'ticketing_job_rows_needing_attention',
+      help: 'Rows a background job gave up on after its retries, left for a human',
+      labelNames: ['job'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rows: { job: string; count: number }[] = await dataSource.query(
+          `SELECT job, count(*)::int AS count FROM job_row_attempts
+           WHERE attention_at IS NOT NULL GROUP BY job`,
+        );
+        this.reset();
+        for (const row of rows) this.set({ job: row.job }, row.count);
+      },
+    });
+    new Gauge({
+      name: 'ticketing_outbox_lag_seconds',
+      help: 'Age of the oldest unpublished outbox row (0 when all are published)',
+      registers: [this.registry],
+      async collect() {
+        this.set((await outbox()).lag);
+      },
+    });
+  }
+
+  /** `route` is the route's template (undefined when no route matched). */
+  observeHttp(method: string, route: string | undefined, status: number, ms: number): void {
+    this.httpDuration.observe(
+      { method, route: route ?? 'unmatched', status_class: `${Math.floor(status / 100)}xx` },
+      ms / 1000,
+    );
+  }
+}

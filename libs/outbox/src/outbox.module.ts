@@ -1,0 +1,43 @@
+import { Logger, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
+import type Redis from 'ioredis';
+import type { Environment } from '@app/config';
+import { TicketsModule } from '@app/tickets';
+import { ConsumedMessages } from './consumed-messages';
+import { InProcessMessageBus } from './in-process-bus';
+import { MessageBus } from './message-bus';
+import { OutboxRelay } from './outbox-relay';
+import { RedisStreamBus } from './redis-stream-bus';
+
+/** Redis Streams with REDIS_URL; otherwise the in-process bus (one instance only). */
+export function createMessageBus(
+  config: ConfigService<Environment, true>,
+  redis?: Redis,
+): MessageBus {
+  if (!redis) {
+    new Logger('MessageBus').warn(
+      'REDIS_URL is not set: outbox messages go through an in-process bus',
+    );
+    return new InProcessMessageBus();
+  }
+  return new RedisStreamBus(redis, {
+    maxLength: config.get('OUTBOX_STREAM_MAXLEN', { infer: true }),
+    claimIdleMs: config.get('OUTBOX_CLAIM_IDLE_MS', { infer: true }),
+  });
+}
+
+@Module({
+  imports: [TicketsModule],
+  providers: [
+    {
+      provide: MessageBus,
+      inject: [ConfigService, { token: getRedisConnectionToken(), optional: true }],
+      useFactory: createMessageBus,
+    },
+    ConsumedMessages,
+    OutboxRelay,
+  ],
+  exports: [MessageBus, ConsumedMessages, OutboxRelay],
+})
+export class OutboxModule {}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { AuthModule } from '@app/auth';
+import { OutboxModule } from '@app/outbox';
+import { TicketsModule } from '@app/tickets';
+import { AvailabilityBroadcaster } from './availability-broadcaster';
+import { AvailabilityGateway } from './availability.gateway';
+
+@Module({
+  imports: [AuthModule, JwtModule.register({}), OutboxModule, TicketsModule],
+  providers: [AvailabilityGateway, AvailabilityBroadcaster],
+  exports: [AvailabilityGateway],
+})
+export class RealtimeModule {}

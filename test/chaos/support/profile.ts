@@ -1,0 +1,44 @@
+/**
+ * How long the storms last. `full` (npm run test:chaos) follows the issue; `short` (npm test,
+ * CI) keeps every fault but shortens the storms so the whole suite stays within minutes.
+ */
+export type ChaosProfile = 'short' | 'full';
+
+export const PROFILE: ChaosProfile = process.env.CHAOS_PROFILE === 'full' ? 'full' : 'short';
+
+const FULL = PROFILE === 'full';
+
+/**
+ * The scenarios a profile runs: all of them in `full`; in `short`, the ones named in
+ * `short` (one or two per kind of fault), so that `npm test` stays within minutes.
+ */
+export function inProfile<T extends [string, ...unknown[]]>(all: T[], short: string[]): T[] {
+  return FULL ? all : all.filter(([name]) => short.includes(name));
+}
+
+/** Whether the scenarios that only the full profile runs are defined. */
+export const EVERY_SCENARIO = FULL;
+
+export const profile = {
+  /** Requests in flight at once during a storm (the machine has 2 cores). */
+  concurrency: FULL ? 80 : 40,
+  /** Storm time before a fault is injected, and after it is cleared. */
+  leadMs: FULL ? 3_000 : 1_500,
+  tailMs: FULL ? 5_000 : 2_500,
+  /** Length of the Redis pause / sleep / kill faults. */
+  redisFaultMs: 5_000,
+  /** Length of the PostgreSQL outage (the issue's 10 s in both profiles). */
+  postgresOutageMs: FULL ? 10_000 : 6_000,
+  /**
+   * Buyers created per suite: every booking in a storm comes from a different buyer (a
+   * storm ends early when they run out; this machine answers a few hundred bookings a second).
+   */
+  buyers: FULL ? 8_000 : 2_000,
+  /** Bodies generated per operation by the property-based test. */
+  propertyRuns: FULL ? 60 : 15,
+  /** Idle sockets held open against the server during the abuse storm. */
+  idleSockets: 2_000,
+};
+
+/** An answer slower than this during a fault is a hang (DESIGN.md: 503 fast, never a hang). */
+export const HANG_MS = 2_000;

@@ -1,0 +1,84 @@
+import type Redis from 'ioredis';
+import type { Pool } from 'pg';
+import { findViolations, lockStoreViolations } from './invariants';
+import { profile } from './profile';
+import { type ChaosLine, recordLine } from './report';
+import { answerViolations, type BookedOrder, type Outcome, Storm, summarize } from './storm';
+import { type Buyer, type ChaosEvent } from './world';
+
+export interface StormResult {
+  line: ChaosLine;
+  violations: string[];
+  outcomes: Outcome[];
+  storm: Storm;
+}
+
+/**
+ * One scenario: a storm on a fresh event, the fault injected after `leadMs` (`inject`
+ * returns when the fault is cleared), `tailMs` more of storm, then the invariants in
+ * PostgreSQL (and the lock store when `redis` is given). Prints the table line.
+ */
+export async function stormAround(
+  fault: string,
+  {
+    urls,
+    db,
+    event,
+    buyers,
+    inject,
+    redis,
+    allowNoAnswer = false,
+    lockStoreWaitMs = 30_000,
+    extraChecks = () => Promise.resolve([]),
+    onCreated,
+    paidOrderIds = () => [],
+  }: {
+    urls: string[];
+    db: Pool;
+    event: ChaosEvent;
+    buyers: Buyer[];
+    inject: () => Promise<void>;
+    redis?: Redis;
+    allowNoAnswer?: boolean;
+    lockStoreWaitMs?: number;
+    /** Run after the storm, before the invariants (waits for payments, holds to end). */
+    extraChecks?: (storm: Storm) => Promise<string[]>;
+    onCreated?: (order: BookedOrder) => void;
+    /** Orders the payment provider took money for (read after extraChecks). */
+    paidOrderIds?: () => string[];
+  },
+): Promise<StormResult> {
+  const storm = new Storm({
+    urls,
+    event,
+    buyers,
+    concurrency: profile.concurrency,
+    onCreated,
+  }).start();
+  let clearedAt: number | null = null;
+  try {
+    await storm.runFor(profile.leadMs);
+    await inject();
+    clearedAt = Date.now();
+    await storm.runFor(profile.tailMs);
+  } finally {
+    await storm.stop();
+  }
+  const outcomes = storm.outcomes;
+  const violations = [
+    ...answerViolations(outcomes, { allowNoAnswer }),
+    ...(await extraChecks(storm)),
+    ...(await findViolations(db, {
+      eventIds: [event.id],
+      created: storm.created,
+      paidOrderIds: paidOrderIds(),
+    })),
+    ...(redis ? await lockStoreViolations(redis, db, event.id, lockStoreWaitMs) : []),
+  ];
+  const line = summarize(fault, outcomes, violations, clearedAt);
+  recordLine(line);
+  if (violations.length > 0) {
+    process.stdout.write(`${fault}: violations\n  ${violations.slice(0, 20).join('\n  ')}\n`);
+  }
+  return { line, violations, outcomes, storm };
+}
