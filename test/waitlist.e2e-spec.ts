@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { PastEventWaitlistJob } from '@app/waitlist';
+import { io } from 'socket.io-client';
+import { PastEventWaitlistJob, type WaitlistOfferMessage } from '@app/waitlist';
 import { startStripeFake, type StripeFake } from './fakes/stripe-server';
 import {
   deliver,
@@ -380,6 +381,59 @@ describe('waitlist (POST /events/{id}/waitlist, GET /waitlist, DELETE /waitlist/
     });
     expect((await entryOf(patient, patientEntry.body.id)).status).toBe('offered');
     await expectInventoryConsistent(testApp.dataSource, event.id);
+  });
+
+  it("tells the user's authenticated sockets about an offer (waitlist_offer)", async () => {
+    const event = await createEvent(testApp, admin, {
+      ticketTypes: [{ name: 'General Admission', price: 2500, quantity: 1 }],
+    });
+    const [holder, waiter] = await createBuyers(testApp, 2);
+    const held = await hold(holder, event, 1);
+    const entry = await join(waiter, event.id, {
+      ticketTypeId: event.ticketTypes[0].id,
+      quantity: 1,
+    }).expect(201);
+    const received: WaitlistOfferMessage[] = [];
+    const connect = (token: string) =>
+      io(`${testApp.url}/availability`, {
+        transports: ['websocket'],
+        reconnection: false,
+        auth: { token },
+      });
+    const mine = connect(waiter.token);
+    const theirs = connect(holder.token);
+    const others: unknown[] = [];
+    mine.on('waitlist_offer', (message: WaitlistOfferMessage) => received.push(message));
+    theirs.on('waitlist_offer', (message: unknown) => others.push(message));
+    try {
+      await Promise.all(
+        [mine, theirs].map(
+          (socket) =>
+            new Promise<void>((resolve, reject) => {
+              socket.once('connect', () => resolve());
+              socket.once('connect_error', reject);
+            }),
+        ),
+      );
+      await expire(held.id);
+      const offer = (await entryOf(waiter, entry.body.id)).offer!;
+      const [message] = await eventually('the socket message', async () =>
+        Promise.resolve(received.length > 0 ? received : undefined),
+      );
+      expect(message).toEqual({
+        entryId: entry.body.id,
+        eventId: event.id,
+        ticketTypeId: event.ticketTypes[0].id,
+        quantity: 1,
+        orderId: offer.orderId,
+        checkoutUrl: offer.checkoutUrl,
+        expiresAt: offer.expiresAt,
+      });
+      expect(others).toEqual([]);
+    } finally {
+      mine.disconnect();
+      theirs.disconnect();
+    }
   });
 
   it('100 public buyers racing a release never get the offered tickets', async () => {

@@ -3,3 +3,4 @@ export * from './waitlist.dto';
 export * from './waitlist.errors';
 export * from './waitlist.module';
 export * from './waitlist.service';
+export * from './waitlist-offer.notifier';
