@@ -535,21 +535,33 @@ export class OrderLifecycle implements EventOrders {
        FOR NO KEY UPDATE`,
       [eventId],
     );
-    const pending = orders.filter((order) => order.status === 'pending').map((o) => o.id);
+    // Read after the orders' locks were granted: sees an offer a release committed meanwhile.
+    const offers: { orderId: string }[] = await manager.query(
+      `WITH closed AS (
+         UPDATE waitlist_entries w SET status = 'expired', updated_at = now()
+         WHERE event_id = $1 AND status IN ('waiting', 'offered')
+         RETURNING w.order_id
+       )
+       SELECT order_id AS "orderId" FROM closed WHERE order_id IS NOT NULL`,
+      [eventId],
+    );
+    const pending = [
+      ...new Set([
+        ...orders.filter((order) => order.status === 'pending').map((order) => order.id),
+        ...offers.map((offer) => offer.orderId),
+      ]),
+    ];
     const confirmed = orders.filter((order) => order.status === 'confirmed').map((o) => o.id);
-    await this.releasePending(manager, pending, 'cancelled');
+    const ended = (await this.releasePending(manager, pending, 'cancelled')).map((o) => o.orderId);
     await manager.query(
       `WITH owed AS (
          UPDATE orders SET refund_due_at = now(), updated_at = now()
          WHERE id = ANY($1::uuid[]) AND status = 'confirmed' AND refund_due_at IS NULL
-       ), closed AS (
-         UPDATE waitlist_entries SET status = 'expired', updated_at = now()
-         WHERE event_id = $3 AND status IN ('waiting', 'offered')
        ), announced AS (
          ${Outbox.insertSql(paymentNotification('event_cancelled', 'orders o WHERE o.id = ANY($2::uuid[])'))}
        )
        SELECT 1`,
-      [confirmed, [...pending, ...confirmed], eventId],
+      [confirmed, [...ended, ...confirmed]],
     );
   }
 
