@@ -34,7 +34,9 @@ import type { Order } from './order.entity';
  * | `expired` / `cancelled` / `failed` | (same), refund due | paid late, some ticket sold on                               | `confirmLate` → `markRefundDue` |
  * | `confirmed`, or refund due         | `refunded`         | cancel before the cutoff, `OwedRefundJob`, `charge.refunded` | `markRefunded`                  |
  * | (new)                              | `pending`          | a release offers freed tickets to the waitlist               | `offerToWaitlist`               |
- * | `pending` / `confirmed`            | `cancelled` / refund due | the event is cancelled                                 | `cancelEventOrders`             |
+ * | `pending`                          | `cancelled`        | the event is cancelled                                       | `cancelEventOrders`             |
+ * | `confirmed`                        | refund due         | the event is cancelled                                       | `cancelEventOrders`             |
+ * | `pending`                          | `cancelled` + due  | paid, but the event is cancelled                             | `confirmLate`                   |
  *
  * Tickets follow: held → `locked`; confirmed → `sold`; released or refunded → `available`,
  * unless the same transaction offers them to the waitlist (→ `locked` by the offer's order).
