@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiExcludeEndpoint,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Public, Roles } from '@app/auth';
 import { ApiProblems } from '@app/common';
 import { AdminStatsView } from './admin-stats.dto';
@@ -47,6 +54,7 @@ export class DashboardController {
   })
   @ApiProduces('text/html')
   @ApiOkResponse({ description: 'The dashboard page', schema: { type: 'string' } })
+  @ApiProblems(400)
   dashboard(): string {
     return this.page;
   }
@@ -54,9 +62,8 @@ export class DashboardController {
   @Get('dashboard.js')
   @Header('Content-Type', 'text/javascript; charset=utf-8')
   @Header('Cache-Control', 'no-cache')
-  @ApiOperation({ summary: "The dashboard's script" })
-  @ApiProduces('text/javascript')
-  @ApiOkResponse({ schema: { type: 'string' } })
+  // The page's own files, not operations of the API.
+  @ApiExcludeEndpoint()
   dashboardScript(): string {
     return this.script;
   }
@@ -64,9 +71,7 @@ export class DashboardController {
   @Get('dashboard.css')
   @Header('Content-Type', 'text/css; charset=utf-8')
   @Header('Cache-Control', 'no-cache')
-  @ApiOperation({ summary: "The dashboard's stylesheet" })
-  @ApiProduces('text/css')
-  @ApiOkResponse({ schema: { type: 'string' } })
+  @ApiExcludeEndpoint()
   dashboardStyles(): string {
     return this.styles;
   }
