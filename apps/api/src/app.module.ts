@@ -12,6 +12,7 @@ import { OutboxModule } from '@app/outbox';
 import { PaymentsModule } from '@app/payments';
 import { RealtimeModule } from '@app/realtime';
 import { RedisModule } from '@app/redis';
+import { WaitlistModule } from '@app/waitlist';
 import { HealthController } from './health/health.controller';
 
 @Module({})
@@ -33,6 +34,7 @@ export class AppModule {
         MetricsModule,
         RealtimeModule,
         AdminModule,
+        WaitlistModule,
       ],
       controllers: [HealthController],
     };
