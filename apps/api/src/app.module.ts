@@ -13,6 +13,7 @@ import { OutboxModule } from '@app/outbox';
 import { PaymentsModule } from '@app/payments';
 import { RealtimeModule } from '@app/realtime';
 import { RedisModule } from '@app/redis';
+import { WaitlistModule } from '@app/waitlist';
 import { HealthController } from './health/health.controller';
 
 @Module({})
@@ -34,6 +35,7 @@ export class AppModule {
         MetricsModule,
         RealtimeModule,
         AdminModule,
+        WaitlistModule,
         NotificationsModule,
       ],
       controllers: [HealthController],

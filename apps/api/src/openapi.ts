@@ -12,6 +12,7 @@ const TAGS: [name: string, description: string][] = [
   ['booking and orders', 'Hold tickets, then pay, cancel or let the hold expire'],
   ['payments', 'Checkout links, the payment provider webhook and the local simulator'],
   ['operations', 'Health checks for load balancers and orchestrators'],
+  ['waitlist', 'Queue for sold-out ticket types: released tickets are offered in order'],
 ];
 
 /**

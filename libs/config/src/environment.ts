@@ -133,6 +133,13 @@ export class Environment {
   @Max(24 * 3600)
   HOLD_SECONDS = 600;
 
+  /** How long a waitlist offer's hold lasts. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(7 * 24 * 60)
+  WAITLIST_OFFER_MINUTES = 30;
+
   @Transform(toInt)
   @IsInt()
   @Min(0)

@@ -50,3 +50,11 @@ export class CurrencyLockedError extends DomainError {
     super('The currency cannot change once the event has orders.');
   }
 }
+
+export class EventCancelledError extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'event.cancelled';
+  constructor() {
+    super('A cancelled event cannot be put back on sale: its orders were cancelled or refunded.');
+  }
+}

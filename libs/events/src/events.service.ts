@@ -5,9 +5,11 @@ import type { Page } from '@app/common';
 import { Outbox } from '@app/outbox';
 import { TicketInventory, TicketLockService, type TicketCounts } from '@app/tickets';
 import { EventCatalog } from './event-catalog';
+import { EventOrders } from './event-orders';
 import { Event, TicketType } from './event.entity';
 import {
   CurrencyLockedError,
+  EventCancelledError,
   EventNotFoundError,
   InvalidTicketTypesError,
   QuantityBelowHeldError,
@@ -42,6 +44,7 @@ export class EventsService {
     private readonly inventory: TicketInventory,
     private readonly lock: TicketLockService,
     private readonly catalog: EventCatalog,
+    private readonly eventOrders: EventOrders,
   ) {}
 
   async create(input: CreateEventDto): Promise<EventView> {
@@ -126,9 +129,11 @@ export class EventsService {
 
   async update(eventId: string, input: UpdateEventDto): Promise<EventView> {
     await this.dataSource.transaction(async (manager) => {
+      // Not FOR UPDATE: a payment confirming one of the event's orders checks its foreign
+      // key (FOR KEY SHARE) while holding the order the cancellation waits for.
       const event = await manager.findOne(Event, {
         where: { id: eventId },
-        lock: { mode: 'pessimistic_write' },
+        lock: { mode: 'for_no_key_update' },
       });
       if (!event) throw new EventNotFoundError();
       if (input.currency && input.currency !== event.currency) {
@@ -139,8 +144,13 @@ export class EventsService {
         if (exists) throw new CurrencyLockedError();
       }
       const statusChanged = input.status !== undefined && input.status !== event.status;
+      if (statusChanged && event.status === 'cancelled') throw new EventCancelledError();
+      const cancelling = statusChanged && input.status === 'cancelled';
       await manager.save(Object.assign(event, input));
       if (statusChanged) await inventoryChanged(manager, eventId);
+      // In the same transaction: a crash cannot leave a cancelled event with paid orders
+      // that nobody refunds.
+      if (cancelling) await this.eventOrders.cancelEventOrders(manager, eventId);
     });
     this.catalog.forget(eventId);
     return this.warmed(await this.get(eventId));
@@ -206,6 +216,16 @@ export class EventsService {
             ticketTypeId,
             grownAfterSerial + 1,
             grownAfterSerial + delta,
+          );
+          // The waitlist is served before the lock store learns the new tickets (it is
+          // given only those still available, below).
+          const issued: { id: string }[] = await manager.query(
+            `SELECT id FROM tickets WHERE ticket_type_id = $1 AND serial > $2 ORDER BY serial`,
+            [ticketTypeId, grownAfterSerial],
+          );
+          await this.eventOrders.offerIssued(
+            manager,
+            issued.map((ticket) => ({ id: ticket.id, ticketTypeId })),
           );
         } else {
           retired = await this.inventory.retire(manager, ticketTypeId, -delta);

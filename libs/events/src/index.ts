@@ -1,4 +1,5 @@
 export * from './event-catalog';
 export * from './event.entity';
+export * from './event-orders';
 export * from './events.errors';
 export * from './events.module';

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import type { Pool, QueryResultRow } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
@@ -11,6 +12,8 @@ import {
   type PayloadSql,
   type PaymentNotification,
 } from '@app/outbox';
+import type { Environment } from '@app/config';
+import { EventOrders } from '@app/events';
 import { TICKET_LABEL_SQL } from '@app/tickets';
 import type { Order } from './order.entity';
 
@@ -30,8 +33,16 @@ import type { Order } from './order.entity';
  * | `expired` / `cancelled` / `failed` | `confirmed`        | paid late, every ticket still available                      | `confirmLate`                   |
  * | `expired` / `cancelled` / `failed` | (same), refund due | paid late, some ticket sold on                               | `confirmLate` → `markRefundDue` |
  * | `confirmed`, or refund due         | `refunded`         | cancel before the cutoff, `OwedRefundJob`, `charge.refunded` | `markRefunded`                  |
+ * | (new)                              | `pending`          | a release offers freed tickets to the waitlist               | `offerToWaitlist`               |
+ * | `pending`                          | `cancelled`        | the event is cancelled                                       | `cancelEventOrders`             |
+ * | `confirmed`                        | refund due         | the event is cancelled                                       | `cancelEventOrders`             |
+ * | `pending`                          | `cancelled` + due  | paid, but the event is cancelled                             | `confirmLate`                   |
  *
- * Tickets follow: held → `locked`; confirmed → `sold`; released or refunded → `available`.
+ * Tickets follow: held → `locked`; confirmed → `sold`; released or refunded → `available`,
+ * unless the same transaction offers them to the waitlist (→ `locked` by the offer's order).
+ * A payment for an order of a cancelled event never confirms it: the order owes a refund.
+ * Waitlist entries follow their offer's order: offered → `fulfilled` when it is paid,
+ * → `expired` when it is released.
  * Other columns written here: the payment intent, the checkout session, the idempotency key.
  */
 
@@ -40,7 +51,13 @@ export type ReleaseReason = 'expired' | 'cancelled' | 'failed';
 export interface ReleasedOrder {
   orderId: string;
   eventId: string;
-  tickets: { id: string; ticketTypeId: string }[];
+  /** The freed tickets that went back to the public (not offered to the waitlist). */
+  tickets: FreedTicket[];
+}
+
+export interface FreedTicket {
+  id: string;
+  ticketTypeId: string;
 }
 
 export interface HoldRequest {
@@ -201,11 +218,17 @@ interface QueuedHold {
 }
 
 @Injectable()
-export class OrderLifecycle {
+export class OrderLifecycle implements EventOrders {
   private queuedHolds: QueuedHold[] = [];
   private batchesInFlight = 0;
+  private readonly offerMinutes: number;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    config: ConfigService<Environment, true>,
+  ) {
+    this.offerMinutes = config.get('WAITLIST_OFFER_MINUTES', { infer: true });
+  }
 
   /**
    * (new) → pending, tickets available → locked, in ONE statement, which PostgreSQL runs
@@ -303,7 +326,9 @@ export class OrderLifecycle {
 
   /**
    * pending → expired / cancelled / failed, tickets locked → available: a hold ends exactly
-   * once however many callers race. Give the freed ids back to the lock store after commit.
+   * once however many callers race. The freed tickets are offered to the waitlist in the
+   * same transaction (`manager` must be one); give the rest back to the lock store after
+   * commit. An offer's entry ends `expired` with its order (unless it was left first).
    */
   async releasePending(
     manager: Queryable,
@@ -320,6 +345,9 @@ export class OrderLifecycle {
          UPDATE tickets t SET status = 'available', order_id = NULL, held_until = NULL
          FROM ended WHERE t.order_id = ended.id AND t.status = 'locked'
          RETURNING t.id, t.ticket_type_id, ended.id AS order_id
+       ), lapsed AS (
+         UPDATE waitlist_entries w SET status = 'expired', updated_at = now()
+         FROM ended WHERE w.order_id = ended.id AND w.status = 'offered'
        ), announced AS (
          ${Outbox.insertSql(
            availabilityChange(
@@ -345,20 +373,30 @@ export class OrderLifecycle {
        FROM ended LEFT JOIN freed ON freed.order_id = ended.id`,
       [orderIds, reason],
     );
-    return groupTickets(rows);
+    return this.offerReleased(manager, groupTickets(rows));
   }
 
-  /** pending → confirmed, tickets locked → sold. False when the order was not pending. */
+  /**
+   * pending → confirmed, tickets locked → sold (a waitlist offer's entry → fulfilled). False
+   * when the order was not pending or its event is cancelled (confirmLate then owes a refund).
+   * The event is read in the same statement: event cancellation locks the event's orders
+   * after setting its status, so a confirm either commits first (and is refunded by the
+   * cancellation) or finds the order no longer pending.
+   */
   async confirm(manager: Queryable, orderId: string, paymentIntentId: string): Promise<boolean> {
     const confirmed: unknown[] = await manager.query(
       `WITH confirmed AS (
-         UPDATE orders SET status = 'confirmed', payment_intent_id = $2, updated_at = now()
+         UPDATE orders o SET status = 'confirmed', payment_intent_id = $2, updated_at = now()
          WHERE id = $1 AND status = 'pending'
-         RETURNING *
+           AND EXISTS (SELECT 1 FROM events e WHERE e.id = o.event_id AND e.status <> 'cancelled')
+         RETURNING o.*
        ), sold AS (
          UPDATE tickets t SET status = 'sold', held_until = NULL
          FROM confirmed WHERE t.order_id = confirmed.id AND t.status = 'locked'
          RETURNING t.id
+       ), fulfilled AS (
+         UPDATE waitlist_entries w SET status = 'fulfilled', updated_at = now()
+         FROM confirmed WHERE w.order_id = confirmed.id AND w.status = 'offered'
        ), announced AS (
          ${Outbox.insertSql(
            paymentNotification('succeeded', 'confirmed o'),
@@ -389,12 +427,26 @@ export class OrderLifecycle {
     orderId: string,
     paymentIntentId: string,
   ): Promise<LatePayment> {
-    const [order]: { eventId: string; quantity: number; ended: boolean }[] = await manager.query(
-      `SELECT event_id AS "eventId", quantity,
-              status IN ('expired', 'cancelled', 'failed') AND refund_due_at IS NULL AS ended
-       FROM orders WHERE id = $1 FOR UPDATE`,
+    const [order]: {
+      eventId: string;
+      quantity: number;
+      status: Order['status'];
+      ended: boolean;
+      eventCancelled: boolean;
+    }[] = await manager.query(
+      `SELECT o.event_id AS "eventId", o.quantity, o.status,
+              o.status IN ('expired', 'cancelled', 'failed') AND o.refund_due_at IS NULL AS ended,
+              e.status = 'cancelled' AS "eventCancelled"
+       FROM orders o JOIN events e ON e.id = o.event_id
+       WHERE o.id = $1 FOR UPDATE OF o`,
       [orderId],
     );
+    // A cancelled event's orders are never confirmed: a hold still pending ends now.
+    if (order.eventCancelled && (order.ended || order.status === 'pending')) {
+      await this.releasePending(manager, [orderId], 'cancelled');
+      await this.markRefundDue(manager, orderId, paymentIntentId);
+      return { outcome: 'refund_due' };
+    }
     // Confirmed or refunded already, or a refund is already owed: nothing more to do.
     if (!order.ended) return { outcome: 'unchanged' };
 
@@ -418,6 +470,9 @@ export class OrderLifecycle {
        ), sold AS (
          UPDATE tickets t SET status = 'sold', order_id = retaken.id
          FROM retaken WHERE t.id = ANY($3::uuid[])
+       ), fulfilled AS (
+         UPDATE waitlist_entries w SET status = 'fulfilled', updated_at = now()
+         FROM retaken WHERE w.order_id = retaken.id AND w.status IN ('offered', 'expired')
        ), announced AS (
          ${Outbox.insertSql(
            paymentNotification('succeeded', 'retaken o'),
@@ -448,8 +503,8 @@ export class OrderLifecycle {
   }
 
   /**
-   * confirmed (or owing a refund) → refunded; a confirmed order's tickets sold → available
-   * (give them back to the lock store after the commit).
+   * confirmed (or owing a refund) → refunded; a confirmed order's tickets sold → available,
+   * offered to the waitlist first (give the rest back to the lock store after the commit).
    */
   async markRefunded(manager: Queryable, orderId: string): Promise<ReleasedOrder[]> {
     const rows: TicketRow[] = await manager.query(
@@ -481,7 +536,165 @@ export class OrderLifecycle {
        FROM refunded LEFT JOIN freed ON true`,
       [orderId],
     );
-    return groupTickets(rows);
+    return this.offerReleased(manager, groupTickets(rows));
+  }
+
+  /**
+   * Offers free tickets to the waitlist, first come first served per ticket type: the
+   * earliest waiting entry whose quantity fits what is left gets those tickets held in a
+   * new pending order for WAITLIST_OFFER_MINUTES (→ `offered`). Run in the transaction
+   * that freed (or issued) the tickets, so no booking can take them first; the lock store
+   * must never learn the offered ids. Entries are locked in queue order (never skipped
+   * because another release holds them: that would break the order). A user who already
+   * holds a pending order for the event cannot get a second one: their entry keeps its
+   * place and the next one is served. Returns the offered ids.
+   */
+  async offerToWaitlist(manager: Queryable, tickets: FreedTicket[]): Promise<Set<string>> {
+    const offered = new Set<string>();
+    const byType = new Map<string, string[]>();
+    for (const ticket of tickets)
+      byType.set(ticket.ticketTypeId, [...(byType.get(ticket.ticketTypeId) ?? []), ticket.id]);
+    for (const [ticketTypeId, ids] of byType) {
+      let free = ids;
+      const passedOver: string[] = [];
+      while (free.length > 0) {
+        // Only entries of an event still on sale: a cancelled or past event's tickets are
+        // not sold to anyone.
+        const [entry]: { id: string; userId: string; quantity: number }[] = await manager.query(
+          `SELECT w.id, w.user_id AS "userId", w.quantity
+           FROM waitlist_entries w JOIN events e ON e.id = w.event_id
+           WHERE w.ticket_type_id = $1 AND w.status = 'waiting' AND w.quantity <= $2
+             AND w.id <> ALL($3::uuid[]) AND e.status = 'on_sale' AND e.starts_at > now()
+           ORDER BY w.created_at, w.id
+           LIMIT 1
+           FOR UPDATE OF w`,
+          [ticketTypeId, free.length, passedOver],
+        );
+        if (!entry) break;
+        const share = free.slice(0, entry.quantity);
+        if (await this.offer(manager, entry, share)) {
+          share.forEach((id) => offered.add(id));
+          free = free.slice(entry.quantity);
+        } else {
+          passedOver.push(entry.id);
+        }
+      }
+    }
+    return offered;
+  }
+
+  /** One entry's offer; false when the user already holds a pending order for the event. */
+  private async offer(
+    manager: Queryable,
+    entry: { id: string; userId: string },
+    ticketIds: string[],
+  ): Promise<boolean> {
+    const made: unknown[] = await manager.query(
+      `WITH new_order AS (
+         INSERT INTO orders (id, user_id, event_id, status, quantity, total_amount, currency,
+                             expires_at)
+         SELECT gen_random_uuid(), $2, e.id, 'pending', cardinality($3::uuid[]),
+                (SELECT sum(tt.price) FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id
+                 WHERE t.id = ANY($3::uuid[])),
+                e.currency, now() + make_interval(mins => $4)
+         FROM waitlist_entries w JOIN events e ON e.id = w.event_id WHERE w.id = $1
+         ON CONFLICT (user_id, event_id) WHERE status = 'pending' DO NOTHING
+         RETURNING *
+       ), taken AS (
+         UPDATE tickets t SET status = 'locked', order_id = new_order.id,
+                              held_until = new_order.expires_at
+         FROM new_order WHERE t.id = ANY($3::uuid[]) AND t.status = 'available'
+         RETURNING t.id, t.ticket_type_id, t.serial
+       ), items AS (
+         INSERT INTO order_items (order_id, ticket_id, ticket_type_id, label, price)
+         SELECT new_order.id, t.id, t.ticket_type_id, ${TICKET_LABEL_SQL}, tt.price
+         FROM new_order, taken t JOIN ticket_types tt ON tt.id = t.ticket_type_id
+       ), entry AS (
+         UPDATE waitlist_entries SET status = 'offered', order_id = new_order.id, updated_at = now()
+         FROM new_order WHERE waitlist_entries.id = $1
+       ), announced AS (
+         ${Outbox.insertSql(
+           availabilityChange(
+             {
+               type: 'locked',
+               eventId: sql('event_id'),
+               orderId: sql('id'),
+               quantity: sql('quantity'),
+             },
+             'new_order',
+           ),
+           paymentNotification('waitlist_offer', 'new_order o'),
+         )}
+       )
+       SELECT id FROM new_order`,
+      [entry.id, entry.userId, ticketIds, this.offerMinutes],
+    );
+    return made.length > 0;
+  }
+
+  /** Removes the offered tickets from what the callers give back to the lock store. */
+  private async offerReleased(
+    manager: Queryable,
+    released: ReleasedOrder[],
+  ): Promise<ReleasedOrder[]> {
+    const offered = await this.offerToWaitlist(
+      manager,
+      released.flatMap((order) => order.tickets),
+    );
+    if (offered.size === 0) return released;
+    return released.map((order) => ({
+      ...order,
+      tickets: order.tickets.filter((ticket) => !offered.has(ticket.id)),
+    }));
+  }
+
+  /**
+   * The event was just set `cancelled` (in this transaction): its pending holds end
+   * `cancelled`, its confirmed orders owe a refund (OwedRefundJob refunds them through the
+   * provider), its open waitlist entries close (`expired`), and each affected order's buyer
+   * is notified. The orders are locked first, so a payment confirming one at this moment
+   * either commits before (and the order is refunded here) or finds it no longer pending.
+   */
+  async cancelEventOrders(manager: Queryable, eventId: string): Promise<void> {
+    const orders: { id: string; status: Order['status'] }[] = await manager.query(
+      `SELECT id, status FROM orders
+       WHERE event_id = $1 AND status IN ('pending', 'confirmed') ORDER BY id
+       FOR NO KEY UPDATE`,
+      [eventId],
+    );
+    // Read after the orders' locks were granted: sees an offer a release committed meanwhile.
+    const offers: { orderId: string }[] = await manager.query(
+      `WITH closed AS (
+         UPDATE waitlist_entries w SET status = 'expired', updated_at = now()
+         WHERE event_id = $1 AND status IN ('waiting', 'offered')
+         RETURNING w.order_id
+       )
+       SELECT order_id AS "orderId" FROM closed WHERE order_id IS NOT NULL`,
+      [eventId],
+    );
+    const pending = [
+      ...new Set([
+        ...orders.filter((order) => order.status === 'pending').map((order) => order.id),
+        ...offers.map((offer) => offer.orderId),
+      ]),
+    ];
+    const confirmed = orders.filter((order) => order.status === 'confirmed').map((o) => o.id);
+    const ended = (await this.releasePending(manager, pending, 'cancelled')).map((o) => o.orderId);
+    await manager.query(
+      `WITH owed AS (
+         UPDATE orders SET refund_due_at = now(), updated_at = now()
+         WHERE id = ANY($1::uuid[]) AND status = 'confirmed' AND refund_due_at IS NULL
+       ), announced AS (
+         ${Outbox.insertSql(paymentNotification('event_cancelled', 'orders o WHERE o.id = ANY($2::uuid[])'))}
+       )
+       SELECT 1`,
+      [confirmed, [...ended, ...confirmed]],
+    );
+  }
+
+  /** Tickets just issued (a grown ticket type) go to the waitlist first; returns their ids. */
+  async offerIssued(manager: Queryable, tickets: FreedTicket[]): Promise<string[]> {
+    return [...(await this.offerToWaitlist(manager, tickets))];
   }
 
   /** Kept so that the payment intent's own failure event finds the order. */
