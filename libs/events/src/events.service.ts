@@ -73,7 +73,7 @@ export class EventsService {
 
   /**
    * Warm start: the lock store gets the free ids of an on-sale event's pools it lacks when
-   * the event is created, grown or put (back) on sale, not on its first booking (a million
+   * the event is created, grown or otherwise changed, not on its first booking (a million
    * ids take seconds to load). A failure only means the first booking loads them.
    */
   private async warmed(view: EventView): Promise<EventView> {
