@@ -111,7 +111,9 @@ export class Storm {
         quantity,
       });
       this.outcomes.push(outcome);
-      if (outcome.status === 0) {
+      // No answer, or 503 (nothing held, Retry-After): the same buyer tries again after a
+      // pause, as a real client would, instead of a fresh buyer at full speed.
+      if (outcome.status === 0 || outcome.status === 503) {
         this.retrying.push(index);
         await delay(REFUSED_PAUSE_MS);
       }

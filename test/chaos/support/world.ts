@@ -74,7 +74,10 @@ export async function createEvent(
   quantities: number[],
   overrides: Record<string, unknown> = {},
 ): Promise<ChaosEvent> {
-  const answer = await fetch(`${baseUrl}/api/v1/events`, {
+  // Once more if the kept-alive socket was closed under the request (nothing was sent then).
+  const post = (init: RequestInit) =>
+    fetch(`${baseUrl}/api/v1/events`, init).catch(() => fetch(`${baseUrl}/api/v1/events`, init));
+  const answer = await post({
     method: 'POST',
     headers: { Authorization: `Bearer ${admin.token}`, 'Content-Type': 'application/json' },
     body: JSON.stringify({
