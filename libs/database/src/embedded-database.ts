@@ -244,8 +244,9 @@ function clusterFolderForRoot(dataDir: string, owner: Required<RunAs>): string {
 }
 
 function postgresEnv(): NodeJS.ProcessEnv {
-  // Its messages in English: startServer waits for one of them.
-  return { PATH: process.env.PATH, LC_ALL: 'C', LANG: 'C' };
+  // Its messages in English: startServer waits for one of them. The binaries are run by
+  // their full paths; a fixed system PATH serves what they start in turn.
+  return { PATH: '/usr/local/bin:/usr/bin:/bin', LC_ALL: 'C', LANG: 'C' };
 }
 
 async function initialise(
