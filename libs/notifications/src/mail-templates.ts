@@ -76,41 +76,34 @@ export function orderConfirmedMail(context: OrderMailContext, codes: InlineCode[
 }
 
 export function paymentFailedMail(context: OrderMailContext): MailContent {
-  const { event, buyer } = context;
-  const subject = `Your payment for ${event.name} did not go through`;
-  const said = `The payment for your order was declined, so no money was taken and the tickets you held were released.`;
-  const text = [
-    `Hello ${buyer.name},`,
-    '',
-    said,
-    'You are welcome to book again while tickets are available.',
-    '',
-    ...eventLines(context),
-    '',
-    ...itemLines(context),
-    ...signature(context),
-  ].join('\n');
-  const html = layout(context, {
-    preheader: said,
+  return releasedMail(context, {
+    subject: `Your payment for ${context.event.name} did not go through`,
     heading: 'Your payment did not go through',
-    body: `
-      ${paragraph(`Hello ${e(buyer.name)}, ${e(said)}`)}
-      ${paragraph('You are welcome to book again while tickets are available.')}
-      ${eventCard(context)}
-      ${itemsTable(context, 'Not charged')}`,
+    said: `The payment for your order was declined, so no money was taken and the tickets you held were released.`,
+    next: 'You are welcome to book again while tickets are available.',
   });
-  return { subject, text, html };
 }
 
 export function holdExpiredMail(context: OrderMailContext): MailContent {
-  const { event, buyer } = context;
-  const subject = `Your tickets for ${event.name} were released`;
-  const said = `The time to pay for your order ran out before the payment was completed, so the tickets went back on sale. No money was taken.`;
+  return releasedMail(context, {
+    subject: `Your tickets for ${context.event.name} were released`,
+    heading: 'Your hold has expired',
+    said: `The time to pay for your order ran out before the payment was completed, so the tickets went back on sale. No money was taken.`,
+    next: 'If you still want to go, book again while tickets are available.',
+  });
+}
+
+/** A hold that ended unpaid: what happened, what the buyer can do, the tickets not charged. */
+function releasedMail(
+  context: OrderMailContext,
+  words: { subject: string; heading: string; said: string; next: string },
+): MailContent {
+  const { subject, heading, said, next } = words;
   const text = [
-    `Hello ${buyer.name},`,
+    `Hello ${context.buyer.name},`,
     '',
     said,
-    'If you still want to go, book again while tickets are available.',
+    next,
     '',
     ...eventLines(context),
     '',
@@ -119,10 +112,10 @@ export function holdExpiredMail(context: OrderMailContext): MailContent {
   ].join('\n');
   const html = layout(context, {
     preheader: said,
-    heading: 'Your hold has expired',
+    heading,
     body: `
-      ${paragraph(`Hello ${e(buyer.name)}, ${e(said)}`)}
-      ${paragraph('If you still want to go, book again while tickets are available.')}
+      ${paragraph(`Hello ${e(context.buyer.name)}, ${e(said)}`)}
+      ${paragraph(next)}
       ${eventCard(context)}
       ${itemsTable(context, 'Not charged')}`,
   });
