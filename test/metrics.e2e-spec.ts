@@ -41,7 +41,9 @@ function parsePrometheus(text: string): Sample[] {
     const match = SAMPLE.exec(line);
     if (!match) throw new Error(`Not a Prometheus sample line: ${line}`);
     const [, name, labelText, value] = match;
-    expect(Number.isNaN(Number(value)) && !/^(NaN|[+-]Inf)$/.test(value)).toBe(false);
+    // prom-client writes NaN as `Nan` (an event-loop lag summary before its first sample);
+    // Prometheus reads these special values case-insensitively.
+    expect(Number.isNaN(Number(value)) && !/^(NaN|[+-]Inf)$/i.test(value)).toBe(false);
     const family = name.replace(/_(bucket|sum|count)$/, '');
     expect(typed.has(name) || typed.has(family)).toBe(true);
     const labels: Record<string, string> = {};
