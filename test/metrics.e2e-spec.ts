@@ -197,3 +197,19 @@ describe('GET /metrics with METRICS_TOKEN', () => {
     expect(parsePrometheus(response.text).length).toBeGreaterThan(10);
   });
 });
+
+describe('METRICS_ENABLED=false', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await startTestApp({ METRICS_ENABLED: 'false' });
+  });
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  it('serves no /metrics, and the API works as before', async () => {
+    expectProblem(await testApp.http().get('/metrics'), 404);
+    await testApp.http().get('/health/live').expect(200);
+  });
+});

@@ -33,6 +33,7 @@ describe('outbox delivery: nothing lost, nothing applied twice', () => {
   let admin: TestUser;
   const relayFaults: RelayFaults = { crashAfterPublish: 0 };
   const consumerFaults: ConsumerFaults = { failNext: 0 };
+  let settings: Record<string, string>;
 
   beforeAll(async () => {
     redisServer = await RedisServer.start();
@@ -41,7 +42,7 @@ describe('outbox delivery: nothing lost, nothing applied twice', () => {
     const url = new URL(process.env.DATABASE_URL!);
     url.pathname = `${url.pathname}_delivery`;
     await freshDatabase(url);
-    const settings = {
+    settings = {
       DATABASE_URL: url.toString(),
       REDIS_URL: redisServer.url,
       AUTH_RATE_LIMIT: '0',
@@ -214,5 +215,49 @@ describe('outbox delivery: nothing lost, nothing applied twice', () => {
       `SELECT count(*)::int AS unpublished FROM outbox WHERE published_at IS NULL`,
     );
     expect(unpublished).toBe(0);
+  });
+
+  it('an instance with OUTBOX_RELAY_ENABLED=false publishes nothing: its changes go out through the others', async () => {
+    let publishedByC = 0;
+    const c = await startTestApp(
+      { ...settings, OUTBOX_RELAY_ENABLED: 'false' },
+      {
+        customize: (builder) =>
+          builder.overrideProvider(MessageBus).useFactory({
+            inject: [ConfigService, getRedisConnectionToken()],
+            factory: (config: ConfigService, client: Redis) => {
+              const bus = createMessageBus(config as never, client);
+              const publish = bus.publish.bind(bus);
+              bus.publish = (publications: Publication[]) => {
+                publishedByC += publications.length;
+                return publish(publications);
+              };
+              return bus;
+            },
+          }),
+      },
+    );
+    try {
+      const shown = await event(40);
+      const buyers = await createBuyers(a, 20);
+      const answers = await Promise.all(
+        buyers.map((buyer) =>
+          book(c, buyer, shown.id, { ticketTypeId: shown.ticketTypes[0].id, quantity: 1 }),
+        ),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual(buyers.map(() => 201));
+      const bookingIds = await bookingIdsOf(shown.id);
+      expect(bookingIds).toHaveLength(20);
+      await eventually(
+        async () => {
+          const streamed = new Set(await onStream(shown.id));
+          return bookingIds.every((id) => streamed.has(id));
+        },
+        { what: "C's bookings published by A and B" },
+      );
+      expect(publishedByC).toBe(0);
+    } finally {
+      await c.close();
+    }
   });
 });

@@ -10,6 +10,9 @@
 //     server of ../shared/limits is (2 tickets a booking, a different buyer each request):
 //     tickets/s until sold out, p99 of a 201, then 10 s of sold-out 409s (and the same 409s
 //     against the two-process server); the load generator's own ceiling on a trivial route;
+//     The autocannon sale runs twice on one process: as shipped (outbox relay, metrics, and
+//     SOCKET_WATCHERS socket.io clients watching the sale, /metrics scraped every 5 s), then
+//     with OUTBOX_RELAY_ENABLED=false, METRICS_ENABLED=false and no watcher;
 //  5. ../shared/limits/run.sh (the bare server, same PostgreSQL and Redis) unless
 //     BENCH_SKIP_LIMITS=1, and every figure as a ratio to it.
 // Settings: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_ATTEMPTS, BENCH_CONCURRENCY,
@@ -27,6 +30,7 @@ const { performance } = require('node:perf_hooks');
 const argon2 = require('argon2');
 const Redis = require('ioredis');
 const { Client } = require('pg');
+const { io } = require('socket.io-client');
 const { Pool } = require('undici');
 
 const DATABASE_URL =
@@ -41,6 +45,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 500);
 const WORKERS = process.env.BENCH_WEB_CONCURRENCY ?? '2';
 const AC_TICKETS = Number(process.env.BENCH_AC_TICKETS ?? 40_000);
 const LIMITS_TICKETS = process.env.BENCH_LIMITS_TICKETS ?? '200000';
+const SOCKET_WATCHERS = 50;
 const LIMITS_SCRIPT = path.resolve(__dirname, '../../../shared/limits/run.sh');
 
 function base64url(value) {
@@ -75,7 +80,10 @@ async function freshDatabase() {
   return db;
 }
 
-function startServer(port = PORT, workers = WORKERS) {
+/** Everything that carries changes out switched off (issue "Events out"'s cost). */
+const EVENTS_OUT_OFF = { OUTBOX_RELAY_ENABLED: 'false', METRICS_ENABLED: 'false' };
+
+function startServer(port = PORT, workers = WORKERS, settings = {}) {
   const args = process.env.BENCH_CPU_PROF ? ['--cpu-prof'] : [];
   const server = spawn(process.execPath, [...args, 'dist/apps/api/src/main.js'], {
     env: {
@@ -96,6 +104,7 @@ function startServer(port = PORT, workers = WORKERS) {
         .toString(),
       LOG_LEVEL: 'warn',
       WEB_CONCURRENCY: String(workers),
+      ...settings,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -266,9 +275,10 @@ function rate(count, seconds) {
 }
 
 /** Holds by autocannon until sold out, then sold-out traffic (the bare server's protocol). */
-async function cannonSale(base, adminToken, tokens) {
+async function cannonSale(base, adminToken, tokens, { watched }) {
   const { event } = await createEvent(adminToken, AC_TICKETS);
   const typeId = event.ticketTypes[0].id;
+  const watching = watched ? await watch(base, event.id) : null;
   const sale = await cannon(base, {
     path: `/api/v1/events/${event.id}/bookings`,
     method: 'POST',
@@ -280,13 +290,53 @@ async function cannonSale(base, adminToken, tokens) {
   const soldOutAt = Math.max(...held.map((a) => a.at));
   const ms201 = held.map((a) => a.ms).sort((a, b) => a - b);
   const errors = sale.answers.filter((a) => a.status !== 201 && a.status !== 409).length;
+  const watchers = await watching?.stop();
   return {
+    watchers,
     eventId: event.id,
     typeId,
     ticketsPerS: rate(held.length * 2, soldOutAt / 1000),
     p99: percentile(ms201, 99),
     held: held.length,
     errors,
+  };
+}
+
+/**
+ * SOCKET_WATCHERS socket.io clients subscribed to the event, and a Prometheus-like scrape
+ * of /metrics every 5 s, for the duration of a sale. `stop()` returns what they received.
+ */
+async function watch(base, eventId) {
+  const sockets = Array.from({ length: SOCKET_WATCHERS }, () =>
+    io(`${base}/availability`, { transports: ['websocket'], reconnection: false }),
+  );
+  let updates = 0;
+  await Promise.all(
+    sockets.map(
+      (socket) =>
+        new Promise((resolve, reject) => {
+          socket.on('availability', () => (updates += 1));
+          socket.once('connect', () => {
+            socket.emit('subscribe', { eventId });
+            resolve();
+          });
+          socket.once('connect_error', reject);
+        }),
+    ),
+  );
+  let scrapes = 0;
+  const scrape = () =>
+    fetch(`${base}/metrics`)
+      .then((response) => response.text())
+      .then(() => (scrapes += 1));
+  const scraper = setInterval(() => void scrape(), 5000);
+  return {
+    async stop() {
+      clearInterval(scraper);
+      await scrape();
+      sockets.forEach((socket) => socket.disconnect());
+      return { updates: updates / SOCKET_WATCHERS, scrapes };
+    },
   };
 }
 
@@ -540,26 +590,40 @@ async function main() {
     console.log(
       `  sold-out 409s, ${WORKERS} processes: ${soldOutTwo.perS.toFixed(0)}/s (p99 ${soldOutTwo.p99.toFixed(1)} ms, other answers ${soldOutTwo.other})`,
     );
-    await stop(server);
-    server = startServer(PORT, 1);
-    await waitReady();
-    const saleBuyers = await createUsers(db, AC_TICKETS / 2 + 2000, 'customer');
-    const sale = await cannonSale(BASE, adminToken, saleBuyers);
-    Object.assign(figures, { acTicketsPerS: sale.ticketsPerS, acP99: sale.p99 });
-    console.log(
-      `  holds, 1 process, quantity 2: ${sale.ticketsPerS.toFixed(0)} tickets/s until sold out (${sale.held} holds), p99 of a 201 ${sale.p99.toFixed(1)} ms, errors ${sale.errors}`,
-    );
-    const saleViolations = await checkInvariants(db, sale.eventId);
-    console.log(
-      saleViolations.length === 0
-        ? '  invariant 1: OK'
-        : `  invariant 1 VIOLATED: ${saleViolations.join('; ')}`,
-    );
-    const soldOutOne = await cannonSoldOut(BASE, sale.eventId, sale.typeId, saleBuyers);
-    figures.soldOutOne = soldOutOne.perS;
-    console.log(
-      `  sold-out 409s, 1 process: ${soldOutOne.perS.toFixed(0)}/s (p99 ${soldOutOne.p99.toFixed(1)} ms, other answers ${soldOutOne.other})`,
-    );
+    for (const [key, settings] of [
+      ['shipped', {}],
+      ['eventsOutOff', EVENTS_OUT_OFF],
+    ]) {
+      await stop(server);
+      server = startServer(PORT, 1, settings);
+      await waitReady();
+      const shipped = key === 'shipped';
+      console.log(
+        shipped
+          ? `  1 process as shipped: outbox relay, metrics, ${SOCKET_WATCHERS} socket watchers, /metrics scraped every 5 s`
+          : '  1 process with OUTBOX_RELAY_ENABLED=false METRICS_ENABLED=false, no watchers:',
+      );
+      const saleBuyers = await createUsers(db, AC_TICKETS / 2 + 2000, 'customer');
+      const sale = await cannonSale(BASE, adminToken, saleBuyers, { watched: shipped });
+      console.log(
+        `    holds, quantity 2: ${sale.ticketsPerS.toFixed(0)} tickets/s until sold out (${sale.held} holds), p99 of a 201 ${sale.p99.toFixed(1)} ms, errors ${sale.errors}`,
+      );
+      if (sale.watchers)
+        console.log(
+          `    each watcher got ${sale.watchers.updates.toFixed(0)} updates; ${sale.watchers.scrapes} scrapes`,
+        );
+      const saleViolations = await checkInvariants(db, sale.eventId);
+      console.log(
+        saleViolations.length === 0
+          ? '    invariant 1: OK'
+          : `    invariant 1 VIOLATED: ${saleViolations.join('; ')}`,
+      );
+      const soldOut = await cannonSoldOut(BASE, sale.eventId, sale.typeId, saleBuyers);
+      console.log(
+        `    sold-out 409s: ${soldOut.perS.toFixed(0)}/s (p99 ${soldOut.p99.toFixed(1)} ms, other answers ${soldOut.other})`,
+      );
+      figures[key] = { ticketsPerS: sale.ticketsPerS, p99: sale.p99, soldOutPerS: soldOut.perS };
+    }
   } finally {
     await stop(server);
     await db.end();
@@ -583,18 +647,20 @@ function printRatios(f, limits) {
   row('figure', 'project', 'bare', 'target');
   const none = limits?.none;
   const redis = limits?.redis;
+  const shipped = f.shipped;
+  const off = f.eventsOutOff;
   row(
     'holds, tickets/s, autocannon 100 conn, 1 process',
-    f.acTicketsPerS.toFixed(0),
+    shipped.ticketsPerS.toFixed(0),
     none ? none.tickets_per_s.toFixed(0) : '-',
     '',
   );
-  row('  ratio', ratio(f.acTicketsPerS, none?.tickets_per_s), '', '≥ 1.0×');
+  row('  ratio', ratio(shipped.ticketsPerS, none?.tickets_per_s), '', '≥ 1.0×');
   row('holds, tickets/s, own driver 500 in flight, 2 proc', f.ticketsPerS.toFixed(0), '', '');
   row('  ratio', ratio(f.ticketsPerS, none?.tickets_per_s), '', '≥ 1.0×');
   row(
     'p99 of a 201 at 100 connections (ms)',
-    f.acP99.toFixed(1),
+    shipped.p99.toFixed(1),
     none ? String(none.p99_201_ms ?? none.p99_ms ?? '-') : '-',
     '< 250',
   );
@@ -602,13 +668,13 @@ function printRatios(f, limits) {
   row('slowest decile / median decile', f.slowestDecileToMedian.toFixed(2), '', '≥ 0.7');
   row(
     'sold-out 409s/s, autocannon, 1 process',
-    f.soldOutOne.toFixed(0),
+    shipped.soldOutPerS.toFixed(0),
     redis ? redis.soldout_rej_per_s.toFixed(0) : '-',
     '',
   );
   row(
     '  ratio (gated bare server, 1 process)',
-    ratio(f.soldOutOne, redis?.soldout_rej_per_s),
+    ratio(shipped.soldOutPerS, redis?.soldout_rej_per_s),
     '',
     '≥ 0.6×',
   );
@@ -625,6 +691,21 @@ function printRatios(f, limits) {
   );
   row('  ratio', ratio(f.create1M, f.bareInsert1M), '', '≤ 2×');
   row('errors (not 201/409)', String(f.errors), '', '0');
+  console.log('\n=== as shipped vs relay, metrics and sockets off (autocannon, 1 process) ===');
+  row('figure', 'shipped', 'off', 'shipped/off');
+  row(
+    'holds, tickets/s',
+    shipped.ticketsPerS.toFixed(0),
+    off.ticketsPerS.toFixed(0),
+    ratio(shipped.ticketsPerS, off.ticketsPerS),
+  );
+  row('p99 of a 201 (ms)', shipped.p99.toFixed(1), off.p99.toFixed(1), '');
+  row(
+    'sold-out 409s/s',
+    shipped.soldOutPerS.toFixed(0),
+    off.soldOutPerS.toFixed(0),
+    ratio(shipped.soldOutPerS, off.soldOutPerS),
+  );
 }
 
 main().catch((error) => {

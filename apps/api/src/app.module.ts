@@ -32,7 +32,7 @@ export class AppModule {
         PaymentsModule,
         DoorModule,
         OutboxModule,
-        MetricsModule,
+        MetricsModule.forRoot(environment),
         RealtimeModule,
         AdminModule,
         WaitlistModule,

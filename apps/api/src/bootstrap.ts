@@ -80,15 +80,16 @@ async function configure(
   addSecurityHeaders(fastify);
   const metrics = app.get(Metrics);
   // The route's template (not the URL) keeps the label set small.
-  fastify.addHook('onResponse', (request, reply, done) => {
-    metrics.observeHttp(
-      request.method,
-      request.routeOptions.url,
-      reply.statusCode,
-      reply.elapsedTime,
-    );
-    done();
-  });
+  if (config.get('METRICS_ENABLED', { infer: true }))
+    fastify.addHook('onResponse', (request, reply, done) => {
+      metrics.observeHttp(
+        request.method,
+        request.routeOptions.url,
+        reply.statusCode,
+        reply.elapsedTime,
+      );
+      done();
+    });
   const origins = config
     .get('CORS_ORIGINS', { infer: true })
     .split(',')

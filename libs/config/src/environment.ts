@@ -253,6 +253,14 @@ export class Environment {
   @Max(24 * 30)
   OUTBOX_RETENTION_HOURS = 24;
 
+  /**
+   * false: this instance does not publish the outbox; another one must (e.g. a dedicated
+   * worker instance). Consumers, the socket gateway and emails still run here.
+   */
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  OUTBOX_RELAY_ENABLED = true;
+
   /** Each Redis Stream is trimmed to about this many entries (XADD MAXLEN ~). */
   @Transform(toInt)
   @IsInt()
@@ -269,6 +277,11 @@ export class Environment {
   @Min(100)
   @Max(3_600_000)
   OUTBOX_CLAIM_IDLE_MS = 30_000;
+
+  /** false: no GET /metrics (404), no per-request timing and no sale counters. */
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  METRICS_ENABLED = true;
 
   /** Set: GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset: it is public. */
   @Transform(emptyToUndefined)

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
+import type { Environment } from '@app/config';
 
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -73,8 +75,10 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(dataSource: DataSource) {
-    collectDefaultMetrics({ register: this.registry });
+  constructor(dataSource: DataSource, config: ConfigService<Environment, true>) {
+    // Off, the counters stay (an increment costs nothing) but nothing samples the process.
+    if (config.get('METRICS_ENABLED', { infer: true }))
+      collectDefaultMetrics({ register: this.registry });
     // Read at scrape time through the partial index of unpublished rows.
     // Both gauges are collected at once per scrape; they share one query.
     let reading: Promise<{ backlog: number; lag: number }> | undefined;

@@ -30,6 +30,7 @@ interface OutboxRow {
 @Injectable()
 export class OutboxRelay extends ScheduledJob {
   private readonly retentionHours: number;
+  private readonly enabled: boolean;
   private lastPruneAt = Date.now();
 
   constructor(
@@ -40,6 +41,12 @@ export class OutboxRelay extends ScheduledJob {
   ) {
     super('Outbox relay', EVERY_MS);
     this.retentionHours = config.get('OUTBOX_RETENTION_HOURS', { infer: true });
+    this.enabled = config.get('OUTBOX_RELAY_ENABLED', { infer: true });
+  }
+
+  /** Not started with OUTBOX_RELAY_ENABLED=false: another instance publishes. */
+  override onApplicationBootstrap(): void {
+    if (this.enabled) super.onApplicationBootstrap();
   }
 
   /** Publishes everything unpublished; returns how many rows. */
