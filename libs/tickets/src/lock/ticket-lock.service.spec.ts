@@ -313,3 +313,46 @@ describe('TicketLockService when Redis is unreachable', () => {
     }
   });
 });
+
+describe('TicketLockService when Redis freezes', () => {
+  it('answers a typed 503 within its deadline, even queued behind auto-pipelined commands', async () => {
+    const server = await RedisServer.start(['--enable-debug-command', 'yes']);
+    // The server's own client options (libs/redis): auto-pipelining and a 1 s command timeout.
+    const redis = new Redis(server.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      commandTimeout: 1000,
+      maxRetriesPerRequest: 1,
+      enableAutoPipelining: true,
+    });
+    const freezer = server.client();
+    await Promise.all([redis.connect(), freezer.connect()]);
+    const inventory = new FakeInventory();
+    const { pool } = inventory.pool(500);
+    const lock = new TicketLockService(
+      new RedisTicketLockStore(redis),
+      inventory as unknown as TicketInventory,
+    );
+    try {
+      await lock.claim(pool, 1, STARTS_AT);
+      void freezer.call('DEBUG', 'SLEEP', '4').catch(() => undefined);
+      // Claims arriving over the first 1.5 s of the freeze, in separate ticks.
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, async (_, i) => {
+          await new Promise((resolve) => setTimeout(resolve, i * 50));
+          const started = Date.now();
+          const error = await lock.claim(pool, 1, STARTS_AT).catch((reason: unknown) => reason);
+          return { error, ms: Date.now() - started };
+        }),
+      );
+      for (const { error, ms } of answers) {
+        expect(error).toBeInstanceOf(InventoryUnavailableError);
+        expect(ms).toBeLessThan(1500);
+      }
+    } finally {
+      redis.disconnect();
+      freezer.disconnect();
+      await server.stop();
+    }
+  });
+});

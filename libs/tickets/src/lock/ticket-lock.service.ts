@@ -10,6 +10,12 @@ import { TicketInventory } from '../ticket-inventory';
 import type { TicketPool } from '../ticket-pool';
 import { TicketLockStore } from './ticket-lock.store';
 
+/**
+ * How long a booking waits for the store before answering 503. ioredis's commandTimeout
+ * starts only when a command is written, and auto-pipelined commands queue behind a batch
+ * that a frozen Redis is not answering: without this, a booking could wait out the freeze.
+ */
+const ANSWER_DEADLINE_MS = 1_000;
 const LOAD_WAIT_MS = 5_000;
 const LOAD_POLL_MS = 25;
 /** Pools live in the store until a day after their event starts. */
@@ -104,7 +110,8 @@ export class TicketLockService {
       const expiresAt = new Date(
         Math.max(startsAt.getTime(), Date.now()) + POOL_TTL_AFTER_START_MS,
       );
-      await this.guard(() => this.store.load(pool, ids, expiresAt));
+      // Many round trips for a big pool, each bounded by ioredis's own timeout.
+      await this.guard(() => this.store.load(pool, ids, expiresAt), null);
       this.logger.log(
         `Loaded ${ids.length} free ticket(s) of type ${pool.ticketTypeId} into the lock store`,
       );
@@ -122,14 +129,27 @@ export class TicketLockService {
     throw new InventoryUnavailableError();
   }
 
-  /** Store failures (Redis down, timed out) become a typed 503, never a hang. */
-  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+  /** Store failures (Redis down, timed out, no answer by the deadline) become a typed 503. */
+  private async guard<T>(
+    operation: () => Promise<T>,
+    deadlineMs: number | null = ANSWER_DEADLINE_MS,
+  ): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const running = operation();
     try {
-      return await operation();
+      if (deadlineMs === null) return await running;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${deadlineMs} ms`)), deadlineMs);
+      });
+      return await Promise.race([running, late]);
     } catch (error) {
+      // A late failure of an operation given up on is expected; never an unhandled rejection.
+      running.catch(() => undefined);
       if (error instanceof DomainError) throw error;
       this.logger.warn(`Lock store unavailable: ${String(error)}`);
       throw new InventoryUnavailableError();
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
