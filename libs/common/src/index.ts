@@ -4,3 +4,4 @@ export * from './pagination';
 export * from './problem-details';
 export * from './row-backoff';
 export * from './startup-error';
+export * from './long-request';

@@ -1,4 +1,14 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+  Req,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -8,7 +18,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Public, Roles } from '@app/auth';
-import { ApiProblems, type Page } from '@app/common';
+import type { FastifyRequest } from 'fastify';
+import { allowLongRequest, ApiProblems, type Page } from '@app/common';
 import {
   CreateEventDto,
   EventListQuery,
@@ -40,7 +51,8 @@ export class EventsController {
   @ApiBody({ type: CreateEventDto, examples: { springTour: { value: CREATE_EVENT_EXAMPLE } } })
   @ApiCreatedResponse({ type: EventView, example: EVENT_EXAMPLE })
   @ApiProblems(400, 401, 403)
-  create(@Body() body: CreateEventDto): Promise<EventView> {
+  create(@Body() body: CreateEventDto, @Req() request: FastifyRequest): Promise<EventView> {
+    allowLongRequest(request);
     return this.events.create(body);
   }
 
@@ -94,7 +106,9 @@ export class EventsController {
   addTicketType(
     @Param('id', ParseUUIDPipe) id: string,
     @Body() body: TicketTypeInput,
+    @Req() request: FastifyRequest,
   ): Promise<EventView> {
+    allowLongRequest(request);
     return this.events.addTicketType(id, body);
   }
 
@@ -112,7 +126,9 @@ export class EventsController {
     @Param('id', ParseUUIDPipe) id: string,
     @Param('typeId', ParseUUIDPipe) typeId: string,
     @Body() body: UpdateTicketTypeDto,
+    @Req() request: FastifyRequest,
   ): Promise<EventView> {
+    allowLongRequest(request);
     return this.events.updateTicketType(id, typeId, body);
   }
 

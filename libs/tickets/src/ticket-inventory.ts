@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { LONG_REQUEST_MS } from '@app/common';
 
 export interface TicketCounts {
   available: number;
@@ -41,6 +42,7 @@ export class TicketInventory {
     fromSerial: number,
     toSerial: number,
   ): Promise<void> {
+    await allowLongStatements(manager);
     await manager.query(
       `WITH stamp AS (
          SELECT lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') AS ms,
@@ -58,6 +60,7 @@ export class TicketInventory {
    * rows a booking is taking right now; returns the ids deleted.
    */
   async retire(manager: EntityManager, ticketTypeId: string, count: number): Promise<string[]> {
+    await allowLongStatements(manager);
     const rows: { id: string }[] = await manager.query(
       `WITH retired AS (
          DELETE FROM tickets WHERE id IN (
@@ -134,4 +137,9 @@ export class TicketInventory {
       [ticketTypeId, status ?? null, offset, limit],
     );
   }
+}
+
+/** A million rows take seconds: lifts the pool's statement timeout for this transaction only. */
+async function allowLongStatements(manager: EntityManager): Promise<void> {
+  await manager.query(`SELECT set_config('statement_timeout', $1, true)`, [`${LONG_REQUEST_MS}ms`]);
 }
