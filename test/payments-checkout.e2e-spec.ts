@@ -201,11 +201,13 @@ describe('payments: the checkout link (against a Stripe fake)', () => {
       });
     }
 
-    it('an error (500) is 502', async () => {
+    it('an error on its side (500) is 503 with Retry-After', async () => {
       const event = await createEvent(testApp, admin);
       const held = await holdTickets(testApp, event);
       fake.failNext(1, 'server_error');
-      expectProblem(await follow(testApp, held.checkoutUrl), 502);
+      const response = await follow(testApp, held.checkoutUrl);
+      expectProblem(response, 503);
+      expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
       await expectHoldKept(held.orderId);
       await openCheckout(testApp, fake, held);
       expect(fake.sessions.size).toBe(1);

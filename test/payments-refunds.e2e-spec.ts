@@ -152,8 +152,23 @@ describe('payments: cancelling and refunding (POST /orders/{id}/cancel, charge.r
   it('a refund Stripe refuses is 502 and the order stays confirmed; a retry refunds it', async () => {
     const event = await eventStartingIn(48);
     const order = await purchase(event);
-    fake.failNext(1, 'server_error');
+    fake.failNext(1, 'card_error');
     expectProblem(await cancel(order), 502);
+    expect(await orderState(testApp.dataSource, order.orderId)).toMatchObject({
+      status: 'confirmed',
+      tickets: ['sold', 'sold'],
+    });
+    await cancel(order).expect(200);
+    expect(fake.refunds.size).toBe(1);
+  });
+
+  it('a refund Stripe fails on its side (500) is 503 with Retry-After; the order stays confirmed', async () => {
+    const event = await eventStartingIn(48);
+    const order = await purchase(event);
+    fake.failNext(1, 'server_error');
+    const response = await cancel(order);
+    expectProblem(response, 503);
+    expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
     expect(await orderState(testApp.dataSource, order.orderId)).toMatchObject({
       status: 'confirmed',
       tickets: ['sold', 'sold'],

@@ -5,7 +5,7 @@ import { RowByRowJob } from '@app/common';
 import type { Environment } from '@app/config';
 import { OrderLifecycle } from '@app/orders';
 import { PaymentProvider } from './payment-provider';
-import { PaymentProviderUnavailableError } from './payments.errors';
+import { isProviderAway } from './payments.errors';
 
 const EVERY_MS = 2_000;
 /** At most ~12 calls per second: well within Stripe's default limit per endpoint (25/s). */
@@ -48,7 +48,7 @@ export class CheckoutSessionExpiryJob extends RowByRowJob {
           this.logger.log(`Checkout session of order ${orderId} had already completed or expired`);
         await this.lifecycle.closeSession(this.dataSource, orderId, sessionId);
       },
-      (error) => error instanceof PaymentProviderUnavailableError,
+      isProviderAway,
     );
   }
 }

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { RowByRowJob } from '@app/common';
 import type { Environment } from '@app/config';
 import { OrderRefunds } from './order-refunds';
-import { PaymentProviderUnavailableError } from './payments.errors';
+import { isProviderAway } from './payments.errors';
 
 const EVERY_MS = 2_000;
 const BATCH = 25;
@@ -38,7 +38,7 @@ export class OwedRefundJob extends RowByRowJob {
       owed,
       (order) => order.orderId,
       (order) => this.refunds.refund(order.orderId, order.paymentIntentId),
-      (error) => error instanceof PaymentProviderUnavailableError,
+      isProviderAway,
     );
     if (refunded > 0) this.logger.log(`Refunded ${refunded} late payment(s)`);
     return refunded;

@@ -1,16 +1,31 @@
 import { DomainError } from '@app/common';
 
-/** Rate limited, timed out or unreachable: the same request may work in a moment. */
+/** Why the provider could not answer: away as a whole, or failing on its side (a 5xx). */
+export type ProviderUnavailability = 'rate limited' | 'unreachable or too slow' | 'failing';
+
+/** Rate limited, timed out, unreachable or failing: the same request may work in a moment. */
 export class PaymentProviderUnavailableError extends DomainError {
   readonly kind = 'unavailable';
   readonly code = 'payment.provider_unavailable';
   override readonly retryAfterSeconds: number;
-  constructor(reason: string, retryAfterSeconds: number) {
+  constructor(
+    readonly reason: ProviderUnavailability,
+    retryAfterSeconds: number,
+  ) {
     super(
       `The payment provider is unavailable (${reason}); nothing was changed. Try again shortly.`,
     );
     this.retryAfterSeconds = retryAfterSeconds;
   }
+}
+
+/**
+ * For background jobs: the provider is away for every row, so the pass stops and tries later
+ * without counting it against the row. A 5xx may be that one request's, so it counts (with
+ * backoff): one row Stripe keeps failing on must not stall the others.
+ */
+export function isProviderAway(error: unknown): boolean {
+  return error instanceof PaymentProviderUnavailableError && error.reason !== 'failing';
 }
 
 export class PaymentProviderFailedError extends DomainError {

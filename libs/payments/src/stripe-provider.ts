@@ -108,6 +108,11 @@ export class StripeProvider extends PaymentProvider {
         UNREACHABLE_RETRY_AFTER_SECONDS,
       );
     }
+    if (error instanceof Stripe.errors.StripeAPIError) {
+      // A 5xx: a fault on Stripe's side, which usually passes.
+      this.logger.warn(`Stripe failed to ${what}: ${error.message}`);
+      return new PaymentProviderUnavailableError('failing', UNREACHABLE_RETRY_AFTER_SECONDS);
+    }
     if (error instanceof Stripe.errors.StripeError) {
       this.logger.warn(`Stripe refused to ${what}: ${error.message}`);
       return new PaymentProviderFailedError();
