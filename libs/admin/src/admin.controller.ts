@@ -10,7 +10,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Public, Roles } from '@app/auth';
-import { ApiProblems } from '@app/common';
+import { ApiProblems } from '@app/http';
 import { AdminStatsView } from './admin-stats.dto';
 import { AdminStatsService } from './admin-stats.service';
 

@@ -16,7 +16,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
-import { ApiProblems } from '@app/common';
+import { ApiProblems } from '@app/http';
 import { UsersService } from '@app/users';
 import { LoginDto, RegisterDto, TokenView, UserView } from './auth.dto';
 import { AuthService } from './auth.service';

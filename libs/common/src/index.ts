@@ -1,7 +1,4 @@
 export * from './domain-error';
 export * from './interval-job';
-export * from './pagination';
-export * from './problem-details';
 export * from './row-backoff';
 export * from './startup-error';
-export * from './long-request';

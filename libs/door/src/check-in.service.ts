@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { Page } from '@app/common';
+import type { Page } from '@app/http';
 import { EventCatalog, EventNotFoundError } from '@app/events';
 import type { CheckInListQuery, CheckInView } from './door.dto';
 import {

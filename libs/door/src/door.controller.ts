@@ -20,7 +20,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentUser, Public, Roles, type AuthUser } from '@app/auth';
-import { ApiProblems, type Page } from '@app/common';
+import { ApiProblems, type Page } from '@app/http';
 import { CheckInService } from './check-in.service';
 import {
   CheckInDto,

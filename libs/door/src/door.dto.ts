@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
-import { PageQuery } from '@app/common';
+import { PageQuery } from '@app/http';
 
 export class IssuedTicketView {
   @ApiProperty({ format: 'uuid' })

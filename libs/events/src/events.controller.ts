@@ -19,7 +19,7 @@ import {
 } from '@nestjs/swagger';
 import { Public, Roles } from '@app/auth';
 import type { FastifyRequest } from 'fastify';
-import { allowLongRequest, ApiProblems, type Page } from '@app/common';
+import { allowLongRequest, ApiProblems, type Page } from '@app/http';
 import {
   CreateEventDto,
   EventListQuery,

@@ -19,7 +19,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { PageQuery } from '@app/common';
+import { PageQuery } from '@app/http';
 import type { TicketStatus } from '@app/tickets';
 import type { EventStatus } from './event.entity';
 

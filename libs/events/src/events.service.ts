@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In, type Repository } from 'typeorm';
-import type { Page } from '@app/common';
+import type { Page } from '@app/http';
 import { Outbox } from '@app/outbox';
 import { TicketInventory, TicketLockService, type TicketCounts } from '@app/tickets';
 import { EventCatalog } from './event-catalog';

@@ -4,7 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Registry } from 'prom-client';
 import { Public } from '@app/auth';
-import { ApiProblems } from '@app/common';
+import { ApiProblems } from '@app/http';
 import type { Environment } from '@app/config';
 import { Metrics } from './metrics';
 import { MetricsTokenRequiredError } from './metrics.errors';

@@ -19,7 +19,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentUser, type AuthUser } from '@app/auth';
-import { ApiProblems, type Page } from '@app/common';
+import { ApiProblems, type Page } from '@app/http';
 import { BookingService } from './booking.service';
 import { CancelOrderService } from './cancel-order.service';
 import { BookingDto, BookingView, OrderListQuery, OrderPage, OrderView } from './orders.dto';

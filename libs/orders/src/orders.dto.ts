@@ -13,7 +13,7 @@ import {
   ValidateBy,
   ValidateIf,
 } from 'class-validator';
-import { PageQuery } from '@app/common';
+import { PageQuery } from '@app/http';
 import { ORDER_STATUSES, type OrderStatus } from './order.entity';
 
 /** Either a quantity of one ticket type, or explicit ticket ids (all or nothing). */

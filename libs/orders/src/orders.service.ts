@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import type { AuthUser } from '@app/auth';
-import type { Page } from '@app/common';
+import type { Page } from '@app/http';
 import { UsersService } from '@app/users';
 import { Order } from './order.entity';
 import { OrderViews } from './order-views';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { LONG_REQUEST_MS } from '@app/common';
+import { LONG_REQUEST_MS } from '@app/http';
 
 export interface TicketCounts {
   available: number;

@@ -18,7 +18,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentUser, type AuthUser } from '@app/auth';
-import { ApiProblems, type Page } from '@app/common';
+import { ApiProblems, type Page } from '@app/http';
 import {
   JoinWaitlistDto,
   WaitlistEntryView,

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsUUID, Max, Min } from 'class-validator';
-import { PageQuery } from '@app/common';
+import { PageQuery } from '@app/http';
 
 export const WAITLIST_STATUSES = ['waiting', 'offered', 'fulfilled', 'expired', 'left'] as const;
 export type WaitlistStatus = (typeof WAITLIST_STATUSES)[number];

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { Page } from '@app/common';
+import type { Page } from '@app/http';
 import { EventNotFoundError, TicketTypeNotFoundError } from '@app/events';
 import { CheckoutLinks, HoldRelease, OrderLifecycle, type ReleasedOrder } from '@app/orders';
 import { TicketInventory } from '@app/tickets';

@@ -8,7 +8,8 @@ import {
 } from '@nestjs/terminus';
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
-import { ApiProblems, DomainError } from '@app/common';
+import { DomainError } from '@app/common';
+import { ApiProblems } from '@app/http';
 import { Public } from '@app/auth';
 
 const CHECK_TIMEOUT_MS = 1000;

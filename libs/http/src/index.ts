@@ -1,0 +1,3 @@
+export * from './long-request';
+export * from './pagination';
+export * from './problem-details';
