@@ -57,7 +57,7 @@ describe('chaos: PostgreSQL faults during a booking storm', () => {
   });
 
   it("pg_terminate_backend of the app's connections mid-storm", async () => {
-    const event = await createEvent(app.url, admin, [2000, 2000]);
+    const event = await createEvent(app.url, admin, [10_000, 10_000]);
     let terminated = 0;
     const result = await stormAround('postgres pg_terminate_backend', {
       urls: [app.url],
@@ -83,7 +83,7 @@ describe('chaos: PostgreSQL faults during a booking storm', () => {
   });
 
   it(`an outage of the cluster mid-storm, recovered without restarting the app`, async () => {
-    const event = await createEvent(app.url, admin, [2000, 2000]);
+    const event = await createEvent(app.url, admin, [10_000, 10_000]);
     const result = await stormAround(`postgres down ${profile.postgresOutageMs / 1000} s`, {
       urls: [app.url],
       db,

@@ -44,7 +44,7 @@ describe('chaos: Redis faults during a booking storm', () => {
   });
 
   const scenario = async (fault: string, inject: () => Promise<void>) => {
-    const event = await createEvent(app.url, admin, [2000, 2000]);
+    const event = await createEvent(app.url, admin, [10_000, 10_000]);
     const result = await stormAround(fault, {
       urls: [app.url],
       db,

@@ -68,7 +68,8 @@ describe('chaos: Stripe slow, failing, rate limiting and away', () => {
     stop: () => void,
     expected: { status: number[]; retryAfter: boolean },
   ) => {
-    const event = await createEvent(app.url, admin, [2000, 2000]);
+    // Big enough not to sell out before the fault: the holds made during it are the point.
+    const event = await createEvent(app.url, admin, [20_000, 20_000]);
     const problems: string[] = [];
     let faulty = false;
     const during: BookedOrder[] = [];
@@ -82,13 +83,20 @@ describe('chaos: Stripe slow, failing, rate limiting and away', () => {
       inject: async () => {
         start();
         faulty = true;
-        await eventually(() => Promise.resolve(during.length === LINKS_PER_FAULT), {
-          timeoutMs: 20_000,
-          what: 'holds made during the fault',
-        });
-        const answers = await Promise.all(
-          during.map((order) => fetch(order.checkoutUrl, { redirect: 'manual' })),
-        );
+        let answers: Response[];
+        try {
+          await eventually(() => Promise.resolve(during.length === LINKS_PER_FAULT), {
+            timeoutMs: 20_000,
+            what: 'holds made during the fault',
+          });
+          answers = await Promise.all(
+            during.map((order) => fetch(order.checkoutUrl, { redirect: 'manual' })),
+          );
+        } finally {
+          // Never leave the fake failing for the next scenario.
+          faulty = false;
+          stop();
+        }
         for (const answer of answers) {
           if (!expected.status.includes(answer.status)) {
             problems.push(`checkout link answered ${answer.status} while Stripe was ${fault}`);
@@ -100,8 +108,6 @@ describe('chaos: Stripe slow, failing, rate limiting and away', () => {
             problems.push(`checkout link ${answer.status} without Retry-After`);
           }
         }
-        faulty = false;
-        stop();
         // The holds stayed, and their links work again now that Stripe is back.
         for (const order of during) {
           const { rows } = await db.query<{ status: string }>(
