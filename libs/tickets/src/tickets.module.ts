@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import { EventAvailability } from './event-availability';
 import { InventoryReconcileJob } from './inventory-reconcile.job';
 import { InProcessTicketLockStore } from './lock/in-process-ticket-lock.store';
-import { RedisTicketLockStore } from './lock/redis-ticket-lock.store';
+import { LATE_ANSWER_MS, RedisTicketLockStore } from './lock/redis-ticket-lock.store';
 import { TicketLockService } from './lock/ticket-lock.service';
 import { TicketLockStore } from './lock/ticket-lock.store';
 import { TicketInventory } from './ticket-inventory';
@@ -19,7 +19,12 @@ import { TicketInventory } from './ticket-inventory';
       provide: TicketLockStore,
       inject: [{ token: getRedisConnectionToken(), optional: true }],
       useFactory: (redis?: Redis) =>
-        redis ? new RedisTicketLockStore(redis) : new InProcessTicketLockStore(),
+        redis
+          ? new RedisTicketLockStore(
+              // Its own connection, whose commands may answer late: see LATE_ANSWER_MS.
+              redis.duplicate({ commandTimeout: LATE_ANSWER_MS, lazyConnect: false }),
+            )
+          : new InProcessTicketLockStore(),
     },
   ],
   exports: [EventAvailability, TicketInventory, TicketLockService, InventoryReconcileJob],

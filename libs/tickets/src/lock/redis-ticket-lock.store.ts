@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { TicketPool } from '../ticket-pool';
 import { type ClaimResult, type ClaimTicketsResult, TicketLockStore } from './ticket-lock.store';
@@ -85,7 +86,19 @@ interface TicketLockCommands {
   ticketUnlock(lock: string, token: string): Promise<number>;
 }
 
-export class RedisTicketLockStore extends TicketLockStore {
+/**
+ * How long the store's connection waits for an answer. A booking gives up after 1 s
+ * (TicketLockService answers 503) but its claim may still run when a frozen Redis wakes;
+ * waiting for that answer lets the service give the ids back at once. With the shared
+ * client's 1 s timeout they would stay taken until the reconcile job noticed.
+ */
+export const LATE_ANSWER_MS = 30_000;
+
+/** Owns the connection it is given: the app gives it one of its own (TicketsModule). */
+export class RedisTicketLockStore
+  extends TicketLockStore
+  implements OnModuleInit, OnApplicationShutdown
+{
   private readonly redis: Redis & TicketLockCommands;
 
   constructor(redis: Redis) {
@@ -96,6 +109,23 @@ export class RedisTicketLockStore extends TicketLockStore {
     redis.defineCommand('ticketLoad', { numberOfKeys: 3, lua: LOAD });
     redis.defineCommand('ticketUnlock', { numberOfKeys: 1, lua: UNLOCK });
     this.redis = redis as Redis & TicketLockCommands;
+  }
+
+  /** Waits (briefly) for the connection, so the first bookings do not find it still opening. */
+  async onModuleInit(): Promise<void> {
+    const redis = this.redis;
+    if (redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.redis.disconnect();
   }
 
   async claim(pool: TicketPool, quantity: number): Promise<ClaimResult> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
+import { eventually } from '../../../../test/support/eventually';
 import { RedisServer } from '../../../../test/support/redis-server';
 import {
   InventoryUnavailableError,
@@ -10,7 +11,7 @@ import {
 import type { TicketInventory } from '../ticket-inventory';
 import type { TicketPool } from '../ticket-pool';
 import { InProcessTicketLockStore } from './in-process-ticket-lock.store';
-import { RedisTicketLockStore } from './redis-ticket-lock.store';
+import { LATE_ANSWER_MS, RedisTicketLockStore } from './redis-ticket-lock.store';
 import { TicketLockService } from './ticket-lock.service';
 import type { TicketLockStore } from './ticket-lock.store';
 
@@ -315,13 +316,14 @@ describe('TicketLockService when Redis is unreachable', () => {
 });
 
 describe('TicketLockService when Redis freezes', () => {
-  it('answers a typed 503 within its deadline, even queued behind auto-pipelined commands', async () => {
+  it('answers a typed 503 within its deadline, even queued behind auto-pipelined commands, and gives back what Redis took late', async () => {
     const server = await RedisServer.start(['--enable-debug-command', 'yes']);
-    // The server's own client options (libs/redis): auto-pipelining and a 1 s command timeout.
+    // The store's connection as the server makes it (libs/redis, TicketsModule):
+    // auto-pipelining, no offline queue, late answers awaited.
     const redis = new Redis(server.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
-      commandTimeout: 1000,
+      commandTimeout: LATE_ANSWER_MS,
       maxRetriesPerRequest: 1,
       enableAutoPipelining: true,
     });
@@ -349,6 +351,10 @@ describe('TicketLockService when Redis freezes', () => {
         expect(error).toBeInstanceOf(InventoryUnavailableError);
         expect(ms).toBeLessThan(1500);
       }
+      // The claims Redis ran when it woke were answered 503: their ids come back.
+      await eventually(async () => (await lock.inspect(pool))?.size === 499, {
+        what: 'the late claims given back',
+      });
     } finally {
       redis.disconnect();
       freezer.disconnect();

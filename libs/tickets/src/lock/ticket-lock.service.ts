@@ -40,7 +40,11 @@ export class TicketLockService {
   /** Takes `quantity` free ids of the pool, or throws SoldOutError having taken none. */
   async claim(pool: TicketPool, quantity: number, startsAt: Date): Promise<string[]> {
     for (let attempt = 0; ; attempt++) {
-      const result = await this.guard(() => this.store.claim(pool, quantity));
+      const result = await this.guard(() => this.store.claim(pool, quantity), {
+        // Answered 503 already: ids taken after the deadline go straight back.
+        undoLate: (late) =>
+          late.status === 'claimed' ? this.release(pool, late.ticketIds) : undefined,
+      });
       if (result.status === 'claimed') return result.ticketIds;
       if (result.status === 'sold_out') throw new SoldOutError(result.available);
       if (attempt > 0) throw new InventoryUnavailableError();
@@ -54,7 +58,12 @@ export class TicketLockService {
     startsAt: Date,
   ): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const result = await this.guard(() => this.store.claimTickets(claims));
+      const result = await this.guard(() => this.store.claimTickets(claims), {
+        undoLate: (late) =>
+          late.status === 'claimed'
+            ? Promise.all(claims.map((claim) => this.release(claim.pool, claim.ticketIds)))
+            : undefined,
+      });
       if (result.status === 'claimed') return;
       if (result.status === 'unavailable') throw new TicketsUnavailableError(result.ticketIds);
       if (attempt > 2 * claims.length) throw new InventoryUnavailableError();
@@ -111,7 +120,7 @@ export class TicketLockService {
         Math.max(startsAt.getTime(), Date.now()) + POOL_TTL_AFTER_START_MS,
       );
       // Many round trips for a big pool, each bounded by ioredis's own timeout.
-      await this.guard(() => this.store.load(pool, ids, expiresAt), null);
+      await this.guard(() => this.store.load(pool, ids, expiresAt), { deadlineMs: null });
       this.logger.log(
         `Loaded ${ids.length} free ticket(s) of type ${pool.ticketTypeId} into the lock store`,
       );
@@ -129,22 +138,34 @@ export class TicketLockService {
     throw new InventoryUnavailableError();
   }
 
-  /** Store failures (Redis down, timed out, no answer by the deadline) become a typed 503. */
+  /**
+   * Store failures (Redis down, timed out, no answer by the deadline) become a typed 503.
+   * `undoLate` gets the answer of an operation given up on at its deadline, if it comes.
+   */
   private async guard<T>(
     operation: () => Promise<T>,
-    deadlineMs: number | null = ANSWER_DEADLINE_MS,
+    {
+      undoLate,
+      deadlineMs = ANSWER_DEADLINE_MS,
+    }: {
+      undoLate?: (late: T) => Promise<unknown> | undefined;
+      deadlineMs?: number | null;
+    } = {},
   ): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    let expired = false;
     const running = operation();
     try {
       if (deadlineMs === null) return await running;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer in ${deadlineMs} ms`)), deadlineMs);
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          expired = true;
+          reject(new Error(`no answer in ${deadlineMs} ms`));
+        }, deadlineMs);
       });
-      return await Promise.race([running, late]);
+      return await Promise.race([running, deadline]);
     } catch (error) {
-      // A late failure of an operation given up on is expected; never an unhandled rejection.
-      running.catch(() => undefined);
+      if (expired) running.then((late) => undoLate?.(late)).catch(() => undefined);
       if (error instanceof DomainError) throw error;
       this.logger.warn(`Lock store unavailable: ${String(error)}`);
       throw new InventoryUnavailableError();
