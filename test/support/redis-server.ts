@@ -72,6 +72,8 @@ export class RedisServer {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
+    // Refused until the server listens: expected, and not worth ioredis's stack on stderr.
+    probe.on('error', () => undefined);
     try {
       await eventually(
         async () => {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { reportConnectionState } from '@app/redis';
 import { MessageBus, type MessageHandler, type Publication } from './message-bus';
 import type { OutboxTopic, PublishedMessage } from './outbox-message';
 
@@ -98,12 +99,16 @@ export class RedisStreamBus extends MessageBus implements OnApplicationBootstrap
    * While Redis is away its commands wait for the reconnection.
    */
   private blockingConnection(): Redis {
-    return this.redis.duplicate({
-      commandTimeout: undefined,
-      enableAutoPipelining: false,
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-    });
+    return reportConnectionState(
+      this.redis.duplicate({
+        commandTimeout: undefined,
+        enableAutoPipelining: false,
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+      }),
+      this.logger,
+      'A stream reader',
+    );
   }
 
   async onModuleDestroy(): Promise<void> {

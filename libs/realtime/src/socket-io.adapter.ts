@@ -1,8 +1,9 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import { type INestApplicationContext, Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
+import { reportConnectionState } from '@app/redis';
 
 /**
  * socket.io on the app's own HTTP server (Fastify's underlying Node server). With Redis, the
@@ -12,6 +13,7 @@ import type { Server, ServerOptions } from 'socket.io';
  */
 export class SocketIoAdapter extends IoAdapter {
   private readonly clients: Redis[] = [];
+  private readonly logger = new Logger('SocketIo');
 
   constructor(
     app: INestApplicationContext,
@@ -35,8 +37,16 @@ export class SocketIoAdapter extends IoAdapter {
         maxRetriesPerRequest: null,
         commandTimeout: undefined,
       };
-      const publisher = this.redis.duplicate(options);
-      const subscriber = this.redis.duplicate(options);
+      const publisher = reportConnectionState(
+        this.redis.duplicate(options),
+        this.logger,
+        'The socket.io publisher',
+      );
+      const subscriber = reportConnectionState(
+        this.redis.duplicate(options),
+        this.logger,
+        'The socket.io subscriber',
+      );
       this.clients.push(publisher, subscriber);
       server.adapter(createAdapter(publisher, subscriber, { key: 'socket.io' }));
     }

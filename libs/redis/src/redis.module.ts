@@ -11,6 +11,7 @@ import {
 } from '@nestjs/common';
 import { InjectRedis, RedisModule as IoRedisModule } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
+import { reportConnectionState } from './connection-state';
 
 const REDIS_URL = Symbol('REDIS_URL');
 
@@ -38,7 +39,7 @@ class RedisStartup implements OnModuleInit, OnApplicationShutdown {
       );
       return;
     }
-    const redis = this.redis;
+    const redis = reportConnectionState(this.redis, this.logger, 'The shared connection');
     const ready = new Promise<boolean>((resolve) => {
       if (redis.status === 'ready') return resolve(true);
       redis.once('ready', () => resolve(true));

@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
+import { reportConnectionState } from '@app/redis';
 import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
 import { EventAvailability } from './event-availability';
@@ -22,7 +23,11 @@ import { TicketInventory } from './ticket-inventory';
         redis
           ? new RedisTicketLockStore(
               // Its own connection, whose commands may answer late: see LATE_ANSWER_MS.
-              redis.duplicate({ commandTimeout: LATE_ANSWER_MS, lazyConnect: false }),
+              reportConnectionState(
+                redis.duplicate({ commandTimeout: LATE_ANSWER_MS, lazyConnect: false }),
+                new Logger('TicketLockStore'),
+                'The lock store',
+              ),
             )
           : new InProcessTicketLockStore(),
     },
