@@ -1,19 +1,19 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AppConfigModule, type Environment } from '@app/config';
-import { DatabaseModule } from '@app/database';
-import { UsersModule } from '@app/users';
 import {
   AdminCommand,
   GrantAdminCommand,
   ListAdminsCommand,
   RevokeAdminCommand,
 } from './admin.command';
+import { CliDatabaseModule } from './cli-database.module';
 import {
   GrantStaffCommand,
   ListStaffCommand,
   RevokeStaffCommand,
   StaffCommand,
 } from './staff.command';
+import { UserRoles } from './user-roles';
 
 /** The admin CLI (admin and staff roles): same configuration and database as the server, no HTTP. */
 @Module({})
@@ -21,8 +21,9 @@ export class CliModule {
   static forRoot(environment: Environment): DynamicModule {
     return {
       module: CliModule,
-      imports: [AppConfigModule.forRoot(environment), DatabaseModule, UsersModule],
+      imports: [AppConfigModule.forRoot(environment), CliDatabaseModule],
       providers: [
+        UserRoles,
         AdminCommand,
         GrantAdminCommand,
         RevokeAdminCommand,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CommandRunner } from 'nest-commander';
-import { UnknownUserError, UsersService } from '@app/users';
+import { UnknownUserError } from './cli.errors';
+import { UserRoles } from './user-roles';
 
 /** How a command group speaks of the role it manages. */
 export interface RoleWords {
@@ -29,13 +30,13 @@ async function reportingUnknownUser(work: () => Promise<void>): Promise<void> {
 export abstract class GrantRoleCommand extends CommandRunner {
   protected abstract readonly words: RoleWords;
 
-  constructor(private readonly users: UsersService) {
+  constructor(private readonly roles: UserRoles) {
     super();
   }
 
   run([email]: string[]): Promise<void> {
     return reportingUnknownUser(async () => {
-      const user = await this.users.grantRole(email, this.words.role);
+      const user = await this.roles.grant(email, this.words.role);
       process.stdout.write(
         user.role === this.words.role
           ? `${user.email} is now ${this.words.holder}.\n`
@@ -49,13 +50,13 @@ export abstract class GrantRoleCommand extends CommandRunner {
 export abstract class RevokeRoleCommand extends CommandRunner {
   protected abstract readonly words: RoleWords;
 
-  constructor(private readonly users: UsersService) {
+  constructor(private readonly roles: UserRoles) {
     super();
   }
 
   run([email]: string[]): Promise<void> {
     return reportingUnknownUser(async () => {
-      const user = await this.users.revokeRole(email, this.words.role);
+      const user = await this.roles.revoke(email, this.words.role);
       process.stdout.write(`${user.email} is no longer ${this.words.holder}.\n`);
     });
   }
@@ -65,12 +66,12 @@ export abstract class RevokeRoleCommand extends CommandRunner {
 export abstract class ListRoleCommand extends CommandRunner {
   protected abstract readonly words: RoleWords;
 
-  constructor(private readonly users: UsersService) {
+  constructor(private readonly roles: UserRoles) {
     super();
   }
 
   async run(): Promise<void> {
-    const holders = await this.users.listWithRole(this.words.role);
+    const holders = await this.roles.list(this.words.role);
     const lines = holders.map((user) => `${user.email}\t${user.name}`);
     process.stdout.write(
       `${holders.length} ${this.words.plural}${lines.length ? `:\n${lines.join('\n')}` : '.'}\n`,

@@ -1,16 +1,16 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import type { Environment } from '@app/config';
-import { EmbeddedDatabase } from './embedded-database';
+import {
+  DATABASE_POOL,
+  type DatabasePool,
+  EmbeddedDatabase,
+  EmbeddedDatabaseModule,
+} from '@app/embedded-database';
 import { initializeWithLockedMigrations } from './locked-migrations';
 import { typeormOptions } from './typeorm-options';
-
-@Module({
-  providers: [EmbeddedDatabase],
-  exports: [EmbeddedDatabase],
-})
-class EmbeddedDatabaseModule {}
 
 @Module({
   imports: [
@@ -29,5 +29,17 @@ class EmbeddedDatabaseModule {}
       dataSourceFactory: (options) => initializeWithLockedMigrations(options!),
     }),
   ],
+  providers: [
+    {
+      provide: DATABASE_POOL,
+      inject: [DataSource],
+      useFactory: (dataSource: DataSource): DatabasePool => ({
+        close: async () => {
+          if (dataSource.isInitialized) await dataSource.destroy();
+        },
+      }),
+    },
+  ],
+  exports: [DATABASE_POOL],
 })
 export class DatabaseModule {}

@@ -7,11 +7,3 @@ export class EmailTakenError extends DomainError {
     super('An account with this email address already exists.');
   }
 }
-
-export class UnknownUserError extends DomainError {
-  readonly kind = 'not_found';
-  readonly code = 'user.not_found';
-  constructor(email: string) {
-    super(`No user has the email address ${email}.`);
-  }
-}

@@ -22,9 +22,17 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ModuleRef } from '@nestjs/core';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
 import { StartupError } from '@app/common';
 import type { Environment } from '@app/config';
+
+/**
+ * The pool of whoever uses the embedded database (TypeORM's in the server, a plain pg pool
+ * in the CLI), closed before the database stops.
+ */
+export const DATABASE_POOL = Symbol('DATABASE_POOL');
+export interface DatabasePool {
+  close(): Promise<void>;
+}
 
 const DATABASE_NAME = 'tickets';
 const SUPERUSER = 'postgres';
@@ -79,8 +87,7 @@ export class EmbeddedDatabase implements OnApplicationShutdown {
     const server = this.server;
     if (!server) return;
     // Close the pool first so the server is not stopped under open connections.
-    const dataSource = this.moduleRef.get(DataSource, { strict: false });
-    if (dataSource.isInitialized) await dataSource.destroy();
+    await this.moduleRef.get<DatabasePool>(DATABASE_POOL, { strict: false }).close();
     this.server = undefined;
     if (server.exitCode === null && server.signalCode === null) {
       const exited = new Promise((resolveExit) => server.once('exit', resolveExit));
