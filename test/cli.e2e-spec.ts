@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Client } from 'pg';
 import { ProbeModule } from './support/probe.module';
 import { CLI_MAIN, collect, ensureBuilt, ROOT, runCli } from './support/processes';
 import {
@@ -177,6 +178,35 @@ describe('admin CLI', () => {
     expect(help.stdout).toMatch(/admin/);
     expect(help.stdout).toMatch(/staff/);
     expect(help.stderr).toBe('');
+  });
+
+  it('creates the schema first on a database no server has started on', async () => {
+    const url = new URL(process.env.DATABASE_URL!);
+    url.pathname = `${url.pathname}_cli_fresh`;
+    const admin = new Client({
+      connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString(),
+    });
+    await admin.connect();
+    const name = url.pathname.slice(1);
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
+      await admin.query(`CREATE DATABASE "${name}"`);
+      const listed = await runCli(['admin', 'list'], {
+        ...process.env,
+        DATABASE_URL: url.toString(),
+      });
+      expect(listed).toMatchObject({ code: 0, stdout: '0 admin(s).\n' });
+      const fresh = new Client({ connectionString: url.toString() });
+      await fresh.connect();
+      const { rows } = await fresh.query<{ users: string | null }>(
+        `SELECT to_regclass('public.users')::text AS users`,
+      );
+      await fresh.end();
+      expect(rows).toEqual([{ users: 'users' }]);
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
+      await admin.end();
+    }
   });
 
   it('refuses an invalid configuration with exit 1, one line per problem', async () => {
