@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { LONG_REQUEST_MS } from '@app/http';
 
 export interface TicketCounts {
   available: number;
@@ -139,7 +138,12 @@ export class TicketInventory {
   }
 }
 
+/** As long as the inventory routes let their request run (LONG_REQUEST_MS in libs/http). */
+const LONG_STATEMENT_MS = 120_000;
+
 /** A million rows take seconds: lifts the pool's statement timeout for this transaction only. */
 async function allowLongStatements(manager: EntityManager): Promise<void> {
-  await manager.query(`SELECT set_config('statement_timeout', $1, true)`, [`${LONG_REQUEST_MS}ms`]);
+  await manager.query(`SELECT set_config('statement_timeout', $1, true)`, [
+    `${LONG_STATEMENT_MS}ms`,
+  ]);
 }
