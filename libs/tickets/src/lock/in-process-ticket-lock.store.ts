@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { TicketPool } from '../ticket-pool';
+import { poolKey, type TicketPool } from '../ticket-pool';
 import { type ClaimResult, type ClaimTicketsResult, TicketLockStore } from './ticket-lock.store';
 
 interface Pool {
@@ -16,7 +16,7 @@ export class InProcessTicketLockStore extends TicketLockStore {
   private readonly loading = new Map<string, string>();
 
   claim(pool: TicketPool, quantity: number): Promise<ClaimResult> {
-    const entry = this.pools.get(key(pool));
+    const entry = this.pools.get(poolKey(pool));
     if (!entry) return Promise.resolve({ status: 'not_loaded' });
     if (entry.free.size < quantity) {
       return Promise.resolve({ status: 'sold_out', available: entry.free.size });
@@ -32,7 +32,7 @@ export class InProcessTicketLockStore extends TicketLockStore {
   }
 
   claimTickets(claims: { pool: TicketPool; ticketIds: string[] }[]): Promise<ClaimTicketsResult> {
-    const entries = claims.map((claim) => this.pools.get(key(claim.pool)));
+    const entries = claims.map((claim) => this.pools.get(poolKey(claim.pool)));
     const missing = entries.findIndex((entry) => !entry);
     if (missing >= 0) return Promise.resolve({ status: 'not_loaded', pool: claims[missing].pool });
     const taken = claims.flatMap((claim, i) =>
@@ -47,7 +47,7 @@ export class InProcessTicketLockStore extends TicketLockStore {
   }
 
   release(pool: TicketPool, ticketIds: string[]): Promise<void> {
-    const entry = this.pools.get(key(pool));
+    const entry = this.pools.get(poolKey(pool));
     if (entry) {
       ticketIds.forEach((id) => entry.free.add(id));
       entry.lastChangeMs = Date.now();
@@ -56,36 +56,32 @@ export class InProcessTicketLockStore extends TicketLockStore {
   }
 
   remove(pool: TicketPool, ticketIds: string[]): Promise<void> {
-    const entry = this.pools.get(key(pool));
+    const entry = this.pools.get(poolKey(pool));
     ticketIds.forEach((id) => entry?.free.delete(id));
     return Promise.resolve();
   }
 
   load(pool: TicketPool, ticketIds: string[]): Promise<void> {
-    this.pools.set(key(pool), { free: new Set(ticketIds), lastChangeMs: Date.now() });
+    this.pools.set(poolKey(pool), { free: new Set(ticketIds), lastChangeMs: Date.now() });
     return Promise.resolve();
   }
 
   inspect(pool: TicketPool): Promise<{ size: number; lastChangeMs: number } | null> {
-    const entry = this.pools.get(key(pool));
+    const entry = this.pools.get(poolKey(pool));
     return Promise.resolve(
       entry ? { size: entry.free.size, lastChangeMs: entry.lastChangeMs } : null,
     );
   }
 
   tryLockLoading(pool: TicketPool): Promise<string | null> {
-    if (this.loading.has(key(pool))) return Promise.resolve(null);
+    if (this.loading.has(poolKey(pool))) return Promise.resolve(null);
     const token = randomUUID();
-    this.loading.set(key(pool), token);
+    this.loading.set(poolKey(pool), token);
     return Promise.resolve(token);
   }
 
   unlockLoading(pool: TicketPool, token: string): Promise<void> {
-    if (this.loading.get(key(pool)) === token) this.loading.delete(key(pool));
+    if (this.loading.get(poolKey(pool)) === token) this.loading.delete(poolKey(pool));
     return Promise.resolve();
   }
-}
-
-function key(pool: TicketPool): string {
-  return `${pool.eventId}:${pool.ticketTypeId}`;
 }

@@ -150,6 +150,34 @@ describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
     await expect(lock.claim(pool, 1, STARTS_AT)).rejects.toBeInstanceOf(SoldOutError);
   });
 
+  it('answers an empty pool from memory for a moment, but at once after its own release', async () => {
+    const { pool } = inventory.pool(2);
+    const claimed = await lock.claim(pool, 2, STARTS_AT);
+    await expect(lock.claim(pool, 1, STARTS_AT)).rejects.toBeInstanceOf(SoldOutError);
+
+    // Another instance (its own service on the same store) frees a ticket: this one keeps
+    // answering sold out without asking the store, then sees the ticket.
+    const otherInstance = new TicketLockService(
+      subject.store,
+      inventory as unknown as TicketInventory,
+    );
+    await otherInstance.release(pool, [claimed[0]]);
+    const memoised = await lock.claim(pool, 1, STARTS_AT).catch((e: unknown) => e);
+    expect(memoised).toBeInstanceOf(SoldOutError);
+    expect((memoised as SoldOutError).available).toBe(0);
+    expect(await freeCount(pool)).toBe(1);
+    const reclaimed = await eventually(
+      () => lock.claim(pool, 1, STARTS_AT).catch(() => null),
+      { timeoutMs: 2_000, intervalMs: 20, what: 'the memo to lapse' },
+    );
+    expect(reclaimed).toEqual([claimed[0]]);
+
+    // Its own release forgets the memo: the ticket is bookable on the next request.
+    await expect(lock.claim(pool, 1, STARTS_AT)).rejects.toBeInstanceOf(SoldOutError);
+    await lock.release(pool, [claimed[1]]);
+    expect(await lock.claim(pool, 1, STARTS_AT)).toEqual([claimed[1]]);
+  });
+
   it('claims explicit ids all or nothing, across the pools of an event', async () => {
     const { pool, ids } = inventory.pool(5);
     const { pool: vip, ids: vipIds } = inventory.sibling(pool, 3);

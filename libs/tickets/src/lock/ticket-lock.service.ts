@@ -7,7 +7,7 @@ import {
   TicketsUnavailableError,
 } from '../tickets.errors';
 import { TicketInventory } from '../ticket-inventory';
-import type { TicketPool } from '../ticket-pool';
+import { poolKey, type TicketPool } from '../ticket-pool';
 import { TicketLockStore } from './ticket-lock.store';
 
 /**
@@ -18,6 +18,13 @@ import { TicketLockStore } from './ticket-lock.store';
 const ANSWER_DEADLINE_MS = 1_000;
 const LOAD_WAIT_MS = 5_000;
 const LOAD_POLL_MS = 25;
+/**
+ * A pool the store found empty answers sold out from memory for this long: in an on-sale's
+ * tail every buyer still pressing "book" would otherwise cost a store round trip. Tickets
+ * another instance frees become bookable here at most this much later; this instance's own
+ * releases and loads forget the memo at once.
+ */
+const SOLD_OUT_MEMO_MS = 100;
 /** Pools live in the store until a day after their event starts. */
 const POOL_TTL_AFTER_START_MS = 24 * 3600 * 1000;
 
@@ -31,6 +38,8 @@ const POOL_TTL_AFTER_START_MS = 24 * 3600 * 1000;
 export class TicketLockService {
   private readonly logger = new Logger(TicketLockService.name);
   private readonly loadsInFlight = new Map<string, Promise<void>>();
+  /** Pool key → when (performance.now()) the store last answered it was empty. */
+  private readonly emptySince = new Map<string, number>();
 
   constructor(
     private readonly store: TicketLockStore,
@@ -39,6 +48,12 @@ export class TicketLockService {
 
   /** Takes `quantity` free ids of the pool, or throws SoldOutError having taken none. */
   async claim(pool: TicketPool, quantity: number, startsAt: Date): Promise<string[]> {
+    const key = poolKey(pool);
+    const emptySince = this.emptySince.get(key);
+    if (emptySince !== undefined) {
+      if (performance.now() - emptySince < SOLD_OUT_MEMO_MS) throw new SoldOutError(0);
+      this.emptySince.delete(key);
+    }
     for (let attempt = 0; ; attempt++) {
       const result = await this.guard(() => this.store.claim(pool, quantity), {
         // Answered 503 already: ids taken after the deadline go straight back.
@@ -46,7 +61,10 @@ export class TicketLockService {
           late.status === 'claimed' ? this.release(pool, late.ticketIds) : undefined,
       });
       if (result.status === 'claimed') return result.ticketIds;
-      if (result.status === 'sold_out') throw new SoldOutError(result.available);
+      if (result.status === 'sold_out') {
+        if (result.available === 0) this.emptySince.set(key, performance.now());
+        throw new SoldOutError(result.available);
+      }
       if (attempt > 0) throw new InventoryUnavailableError();
       await this.load(pool, startsAt);
     }
@@ -77,6 +95,7 @@ export class TicketLockService {
    * lost ids back.
    */
   async release(pool: TicketPool, ticketIds: string[]): Promise<void> {
+    this.emptySince.delete(poolKey(pool));
     try {
       await this.store.release(pool, ticketIds);
     } catch (error) {
@@ -102,7 +121,8 @@ export class TicketLockService {
 
   /** (Re)loads a pool from PostgreSQL: once per process at a time, once across instances. */
   load(pool: TicketPool, startsAt: Date): Promise<void> {
-    const key = `${pool.eventId}:${pool.ticketTypeId}`;
+    const key = poolKey(pool);
+    this.emptySince.delete(key);
     let inFlight = this.loadsInFlight.get(key);
     if (!inFlight) {
       inFlight = this.loadOnce(pool, startsAt).finally(() => this.loadsInFlight.delete(key));
