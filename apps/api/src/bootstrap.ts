@@ -11,6 +11,7 @@ import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
 import type { Environment } from '@app/config';
 import { Metrics } from '@app/metrics';
+import { BookingFastPath } from '@app/orders';
 import { SocketIoAdapter } from '@app/realtime';
 import { AppModule } from './app.module';
 import { logFormat, prettyStream } from './http/log-format';
@@ -108,11 +109,13 @@ async function configure(
     ],
   });
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(
-    new ProblemDetailsFilter((error) => {
-      if (error.code === 'booking.sold_out') metrics.soldOutAnswers.inc();
-    }),
-  );
+  const problems = new ProblemDetailsFilter((error) => {
+    if (error.code === 'booking.sold_out') metrics.soldOutAnswers.inc();
+  });
+  app.useGlobalFilters(problems);
+  app
+    .get(BookingFastPath)
+    .attach(fastify, (error, request, reply) => problems.answer(error, request, reply));
 
   const document = createOpenApiDocument(app, environment);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

@@ -9,6 +9,7 @@ import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
 import type { Environment } from '@app/config';
 import { UsersModule } from '@app/users';
+import { AccessTokens } from './access-tokens';
 import { AuthController } from './auth.controller';
 import { JwtAuthGuard, RolesGuard } from './auth.guards';
 import { AuthService } from './auth.service';
@@ -35,6 +36,7 @@ import { JwtStrategy } from './jwt.strategy';
   ],
   controllers: [AuthController],
   providers: [
+    AccessTokens,
     AuthService,
     FailedLoginLimiter,
     JwtStrategy,
@@ -46,6 +48,6 @@ import { JwtStrategy } from './jwt.strategy';
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
-  exports: [JwtSecret],
+  exports: [AccessTokens, JwtSecret],
 })
 export class AuthModule {}

@@ -9,7 +9,7 @@ import type { LoginDto, RegisterDto, TokenView } from './auth.dto';
 import { InvalidCredentialsError } from './auth.errors';
 import { FailedLoginLimiter } from './failed-login-limiter';
 import { JwtSecret } from './jwt-secret';
-import type { AccessTokenClaims } from './jwt.strategy';
+import type { AccessTokenClaims } from './access-tokens';
 
 @Injectable()
 export class AuthService implements OnModuleInit {

@@ -1,3 +1,4 @@
+export * from './access-tokens';
 export * from './auth-user';
 export * from './auth.dto';
 export * from './auth.module';

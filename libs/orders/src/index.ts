@@ -1,3 +1,4 @@
+export * from './booking-fast-path';
 export * from './booking.service';
 export * from './checkout-links';
 export * from './hold-expiry.job';

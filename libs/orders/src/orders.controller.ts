@@ -9,6 +9,7 @@ import {
   Post,
   Query,
 } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -32,6 +33,9 @@ import {
 } from './orders.examples';
 import { OrdersService } from './orders.service';
 
+/** Marks the booking route for BookingFastPath. */
+export const BOOKING_ROUTE = { fastPath: 'booking' };
+
 @ApiTags('booking and orders')
 @ApiBearerAuth()
 @Controller()
@@ -43,6 +47,7 @@ export class OrdersController {
   ) {}
 
   @Post('events/:id/bookings')
+  @RouteConfig(BOOKING_ROUTE)
   @ApiOperation({
     summary: 'Book tickets',
     description:

@@ -63,10 +63,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   constructor(private readonly onDomainError: (error: DomainError) => void = () => undefined) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    if (exception instanceof DomainError) this.onDomainError(exception);
     const http = host.switchToHttp();
-    const reply = http.getResponse<FastifyReply>();
-    const request = http.getRequest<FastifyRequest>();
+    this.answer(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
+
+  /** Also for routes served outside Nest's pipeline (BookingFastPath). */
+  answer(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
+    if (exception instanceof DomainError) this.onDomainError(exception);
     const { problem, retryAfterSeconds } = this.toProblem(exception);
     if (problem.status >= 500 && !(exception instanceof DomainError)) {
       // request.log carries the request id.
