@@ -508,11 +508,15 @@ async function main() {
     );
 
     const decileRates = [];
-    console.log('rate per 10 % of the sale (tickets held):');
+    // From the first ticket held to the last: before the first answer, the 500 requests sent
+    // at once are in flight, which is their latency (p50, p99 above), not the sale's rate.
     const ordered = [...held].sort((a, b) => a.at - b.at);
+    console.log(
+      `rate per 10 % of the sale (tickets held), from the first hold at ${ordered[0].at.toFixed(0)} ms:`,
+    );
     let cumulative = 0;
     let decile = 1;
-    let decileStart = 0;
+    let decileStart = ordered[0].at;
     let holdsInDecile = 0;
     for (const r of ordered) {
       cumulative += r.quantity;
