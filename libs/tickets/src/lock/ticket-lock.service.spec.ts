@@ -166,10 +166,11 @@ describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
     expect(memoised).toBeInstanceOf(SoldOutError);
     expect((memoised as SoldOutError).available).toBe(0);
     expect(await freeCount(pool)).toBe(1);
-    const reclaimed = await eventually(
-      () => lock.claim(pool, 1, STARTS_AT).catch(() => null),
-      { timeoutMs: 2_000, intervalMs: 20, what: 'the memo to lapse' },
-    );
+    const reclaimed = await eventually(() => lock.claim(pool, 1, STARTS_AT).catch(() => null), {
+      timeoutMs: 2_000,
+      intervalMs: 20,
+      what: 'the memo to lapse',
+    });
     expect(reclaimed).toEqual([claimed[0]]);
 
     // Its own release forgets the memo: the ticket is bookable on the next request.
