@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { AccessTokens } from '@app/auth';
 import { BOOKING_ROUTE, OrdersController } from './orders.controller';
+import { MAX_TICKETS_PER_BOOKING } from './orders.dto';
 
 /** Answers an error the way the exception filter does (problem+json). */
 export type ErrorAnswer = (error: unknown, request: FastifyRequest, reply: FastifyReply) => void;
@@ -25,7 +26,7 @@ function isQuantityBooking(body: unknown): body is QuantityBooking {
     UUID.test(ticketTypeId) &&
     Number.isInteger(quantity) &&
     quantity! >= 1 &&
-    quantity! <= 50
+    quantity! <= MAX_TICKETS_PER_BOOKING
   );
 }
 

@@ -16,6 +16,9 @@ import {
 import { PageQuery } from '@app/http';
 import { ORDER_STATUSES, type OrderStatus } from './order.entity';
 
+/** The most tickets one booking may ask for (an event's own maximum may be lower). */
+export const MAX_TICKETS_PER_BOOKING = 50;
+
 /** Either a quantity of one ticket type, or explicit ticket ids (all or nothing). */
 export class BookingDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'With quantity' })
@@ -23,11 +26,15 @@ export class BookingDto {
   @IsUUID(undefined, { message: 'ticketTypeId must be a UUID (or send ticketIds instead)' })
   ticketTypeId?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 50, description: 'With ticketTypeId' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_TICKETS_PER_BOOKING,
+    description: 'With ticketTypeId',
+  })
   @ValidateIf((body: BookingDto) => body.ticketIds === undefined)
   @IsInt()
   @Min(1)
-  @Max(50)
+  @Max(MAX_TICKETS_PER_BOOKING)
   quantity?: number;
 
   @ApiPropertyOptional({
@@ -38,7 +45,7 @@ export class BookingDto {
   @ValidateIf((body: BookingDto) => body.ticketIds !== undefined || body.ticketTypeId === undefined)
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(50)
+  @ArrayMaxSize(MAX_TICKETS_PER_BOOKING)
   @ArrayUnique()
   @IsUUID(undefined, { each: true })
   @ValidateBy({
