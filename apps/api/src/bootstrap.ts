@@ -96,7 +96,9 @@ async function configure(
     .split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
-  app.enableCors({ origin: origins.length > 0 ? origins : false });
+  // Without origins no browser may call cross-origin: answering that needs no CORS hook, which
+  // would run for every request of an on-sale.
+  if (origins.length > 0) app.enableCors({ origin: origins });
   app.useWebSocketAdapter(new SocketIoAdapter(app, origins, optionalRedis(app, config)));
   app.setGlobalPrefix('api/v1', {
     exclude: [
