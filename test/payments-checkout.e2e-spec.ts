@@ -173,22 +173,21 @@ describe('payments: the checkout link (against a Stripe fake)', () => {
     expect(sessionCreations()).toEqual([]);
   });
 
-  it('booking never waits on Stripe: 201 at once while it is down or hanging, with no call made', async () => {
+  it('booking never calls Stripe: 201 while it is down or hanging, and no request reaches it', async () => {
     const event = await createEvent(testApp, admin);
     const buyers = await createBuyers(testApp, 2);
-    const timedBooking = async (buyer: TestUser) => {
-      const startedAt = Date.now();
-      await book(testApp, buyer, event.id, {
-        ticketTypeId: event.ticketTypes[0].id,
-        quantity: 1,
-      }).expect(201);
-      return Date.now() - startedAt;
-    };
+    const booking = (buyer: TestUser) =>
+      book(testApp, buyer, event.id, { ticketTypeId: event.ticketTypes[0].id, quantity: 1 }).expect(
+        201,
+      );
     await fake.down();
-    expect(await timedBooking(buyers[0])).toBeLessThan(STRIPE_TIMEOUT_MS);
+    await booking(buyers[0]);
     await fake.up();
+    // A hanging fake records each request as it arrives, so a call would show here. A
+    // wall-clock bound (under STRIPE_TIMEOUT_MS) proved less: on this shared machine a
+    // booking with no call made once took 1.5 s.
     fake.hang(true);
-    expect(await timedBooking(buyers[1])).toBeLessThan(STRIPE_TIMEOUT_MS);
+    await booking(buyers[1]);
     expect(fake.requests).toEqual([]);
   });
 
