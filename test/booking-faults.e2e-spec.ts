@@ -235,6 +235,29 @@ describe('booking with a Redis of its own (flushed, failing, stopped)', () => {
     await expectInventoryConsistent(testApp.dataSource, event.id);
   });
 
+  it('Redis lost every pool: the reconcile job loads them again before anyone books', async () => {
+    const event = await createEvent(testApp, admin, {
+      ticketTypes: [
+        { name: 'General Admission', price: 2500, quantity: 30 },
+        { name: 'VIP', price: 9000, quantity: 5 },
+      ],
+    });
+    const [buyer] = await createBuyers(testApp, 1);
+    const [general, vip] = event.ticketTypes;
+    await book(testApp, buyer, event.id, { ticketTypeId: general.id, quantity: 4 }).expect(201);
+    const pools = event.ticketTypes.map((type) => ({ eventId: event.id, ticketTypeId: type.id }));
+    await client.flushdb();
+    expect(await freeInLockStore(testApp, pools[0])).toBeNull();
+
+    // The default quiet period: a lost pool does not wait for it.
+    const reloaded = await testApp.app.get(InventoryReconcileJob).run();
+
+    expect(reloaded).toBeGreaterThanOrEqual(2);
+    expect(await freeInLockStore(testApp, pools[0])).toBe(general.quantity - 4);
+    expect(await freeInLockStore(testApp, pools[1])).toBe(vip.quantity);
+    await expectInventoryConsistent(testApp.dataSource, event.id);
+  });
+
   it('holds expire even after Redis lost every key, and their tickets sell again', async () => {
     const shortHolds = await startTestApp({
       REDIS_URL: redis.url,

@@ -11,8 +11,10 @@ const QUIET_MS = 10_000;
 /**
  * Puts the lock store back in line with PostgreSQL when they disagree on a settled pool:
  * ids lost by a crash between a claim and its commit, or a release that could not reach
- * Redis, come back; ids the store still has but PostgreSQL gave away go. Reloading is
- * always safe because PostgreSQL confirms every claimed id before it is held.
+ * Redis, come back; ids the store still has but PostgreSQL gave away go. A pool the store
+ * lost (Redis flushed or restarted empty) is loaded again in the background, so no buyer
+ * waits for a big pool to load. Reloading is always safe because PostgreSQL confirms every
+ * claimed id before it is held.
  */
 @Injectable()
 export class InventoryReconcileJob extends ScheduledJob {
@@ -38,10 +40,15 @@ export class InventoryReconcileJob extends ScheduledJob {
     for (const pool of pools) {
       const state = await this.lock.inspect(pool);
       const available = counts.get(pool.ticketTypeId)?.available ?? 0;
-      if (!state || state.size === available || Date.now() - state.lastChangeMs < quietMs) continue;
-      this.logger.warn(
-        `Lock store has ${state.size} free ticket(s) of type ${pool.ticketTypeId}, PostgreSQL ${available}: reloading`,
-      );
+      if (state === null) {
+        this.logger.warn(`Lock store lost ticket type ${pool.ticketTypeId}: reloading`);
+      } else if (state.size === available || Date.now() - state.lastChangeMs < quietMs) {
+        continue;
+      } else {
+        this.logger.warn(
+          `Lock store has ${state.size} free ticket(s) of type ${pool.ticketTypeId}, PostgreSQL ${available}: reloading`,
+        );
+      }
       await this.lock.load(pool, pool.startsAt);
       reloaded += 1;
     }
