@@ -108,10 +108,17 @@ describe('events out: one message per change on the right stream', () => {
       sold: 0,
     });
     expect(payments).toEqual([]);
-    // Marked published in PostgreSQL, once.
-    const rows: { published: boolean }[] = await testApp.dataSource.query(
-      `SELECT published_at IS NOT NULL AS published FROM outbox WHERE payload->>'orderId' = $1`,
-      [held.orderId],
+    // Marked published in PostgreSQL, once: the relay commits the mark after the stream has the
+    // message, so the mark may land a moment after the message is read.
+    const rows = await eventually(
+      async () => {
+        const found: { published: boolean }[] = await testApp.dataSource.query(
+          `SELECT published_at IS NOT NULL AS published FROM outbox WHERE payload->>'orderId' = $1`,
+          [held.orderId],
+        );
+        return found.every((row) => row.published) && found;
+      },
+      { what: `the outbox row of order ${held.orderId} marked published` },
     );
     expect(rows).toEqual([{ published: true }]);
   });
