@@ -100,9 +100,33 @@ describe('HTTP edge', () => {
       answers.forEach((answer, i) => {
         expect(answer.headers['x-request-id']).toBe(`edge-test-${i + 1}`);
         expect(answer.headers['x-content-type-options']).toBe('nosniff');
-        expect(answer.headers['x-frame-options']).toBe('SAMEORIGIN');
+        expect(answer.headers['x-frame-options']).toBe('DENY');
         expect(answer.headers['strict-transport-security']).toMatch(/max-age=\d+/);
-        expect(answer.headers['content-security-policy']).toMatch(/default-src 'self'/);
+        expect(answer.headers['content-security-policy']).toBe(
+          "default-src 'none'; frame-ancestors 'none'",
+        );
+        // helmet's document-only headers stay off API answers.
+        expect(answer.headers['x-xss-protection']).toBeUndefined();
+        expect(answer.headers['cross-origin-opener-policy']).toBeUndefined();
+      });
+    });
+
+    it("sends helmet's whole set on the pages a browser renders", async () => {
+      const pages = [
+        await testApp.http().get('/admin').expect(200),
+        await testApp.http().get('/docs').expect(200),
+      ];
+
+      pages.forEach((page) => {
+        expect(page.headers['content-type']).toMatch(/^text\/html/);
+        expect(page.headers['x-content-type-options']).toBe('nosniff');
+        expect(page.headers['x-frame-options']).toBe('SAMEORIGIN');
+        expect(page.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+        expect(page.headers['content-security-policy']).toMatch(
+          /default-src 'self';.*script-src 'self' 'unsafe-inline'/,
+        );
+        expect(page.headers['cross-origin-opener-policy']).toBe('same-origin');
+        expect(page.headers['referrer-policy']).toBe('no-referrer');
       });
     });
   });
