@@ -75,6 +75,8 @@ describe('booking (POST /events/{id}/bookings)', () => {
       for (const answer of created) {
         expect(orderOf(answer).tickets).toHaveLength(1);
         expect(answer.body.checkoutUrl).toEqual(expect.stringContaining(orderOf(answer).id));
+        // Version 7 (time first), so that holds append to the indexes keyed by order id.
+        expect(orderOf(answer).id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab]/);
       }
       const orders = await expectAnswersHoldExactly(testApp.dataSource, event.id, buyers, answers);
       const held = new Set(orders.flatMap((order) => order.tickets.map((ticket) => ticket.id)));
