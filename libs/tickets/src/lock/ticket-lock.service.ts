@@ -178,10 +178,17 @@ export class TicketLockService {
     try {
       if (deadlineMs === null) return await running;
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          expired = true;
-          reject(new Error(`no answer in ${deadlineMs} ms`));
-        }, deadlineMs);
+        timer = setTimeout(
+          // After a pause of this process (a long GC, a synchronous task) the timer fires
+          // before the I/O phase reads an answer that came meanwhile: give up only after
+          // that phase, so that only an answer that truly did not come is a 503.
+          () =>
+            setImmediate(() => {
+              expired = true;
+              reject(new Error(`no answer in ${deadlineMs} ms`));
+            }),
+          deadlineMs,
+        );
       });
       return await Promise.race([running, deadline]);
     } catch (error) {
