@@ -64,7 +64,7 @@ export const EXPECTED_ACCESS: Record<string, Record<Caller, Access>> = {
   'POST /api/v1/events/{id}/waitlist': SIGNED_IN,
   'GET /api/v1/waitlist': SIGNED_IN,
   // Owner only; the matrix has no entry of the customer's, so it checks the sign-in here and
-  // test/waitlist.e2e-spec.ts checks the owner.
+  // test/waitlist/waitlist.e2e-spec.ts checks the owner.
   'DELETE /api/v1/waitlist/{id}': SIGNED_IN,
   'GET /api/v1/admin/stats': ADMIN_ONLY,
   // The page is public; the figures it shows come from /admin/stats, which needs an admin.
