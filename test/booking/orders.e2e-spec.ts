@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { HoldRelease } from '@app/orders';
-import { type BookedOrder, freeInLockStore, orderOf, ticketCounts } from '../support/booking-checks';
+import {
+  type BookedOrder,
+  freeInLockStore,
+  orderOf,
+  ticketCounts,
+} from '../support/booking-checks';
 import {
   book,
   createBuyers,
