@@ -227,8 +227,8 @@ function renderMarkdown({ description, variables }: Schema): string {
       '([`.env.example`](../.env.example) lists every one, commented out); a variable of the ' +
       'environment wins over the same one in the file. The server and the command-line tool ' +
       'read the same settings and validate every value once at start: an invalid one stops ' +
-      'the process (exit status 1) with `Invalid configuration, not starting:` and one line per ' +
-      "problem. A line never shows a secret's value (a name with `SECRET`, `PASSWORD` or " +
+      'the process (exit status 1) with `Invalid configuration` and one line per problem on ' +
+      "stderr. A line never shows a secret's value (a name with `SECRET`, `PASSWORD` or " +
       '`TOKEN` in it, or ending in `_KEY`): it says what is wrong with it instead, such as its ' +
       'length or a stray line break. A URL is shown with its password masked.',
     '',
