@@ -26,7 +26,7 @@ import {
   type TestUser,
 } from '../support/test-app';
 
-/** What README ("Redis unreachable") promises of an answer while Redis is away: fast, typed, retryable. */
+/** What docs/reliability.md ("When a dependency is away") promises of an answer while Redis is away: fast, typed, retryable. */
 const UNAVAILABLE_WITHIN_MS = 2000;
 
 interface TimedAnswer extends Answer {

@@ -15,7 +15,7 @@ import {
   createStaff,
   payThroughSimulator,
   readPdf,
-  readmeVerifier,
+  exampleVerifier,
   type PublishedKey,
 } from '../support/tickets';
 
@@ -40,7 +40,7 @@ describe('tickets and the door', () => {
   let staff: TestUser;
   let event: TestEvent;
   let otherEvent: TestEvent;
-  const verifyTicketCode = readmeVerifier();
+  const verifyTicketCode = exampleVerifier();
 
   beforeAll(async () => {
     testApp = await startPaymentsApp('door', { TICKET_SIGNING_KEY: pemOf(signingKey) });

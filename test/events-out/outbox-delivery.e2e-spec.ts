@@ -22,7 +22,7 @@ interface RelayFaults {
 }
 
 /**
- * At least once, applied once (DESIGN.md invariant 7): two instances on one PostgreSQL and
+ * At least once, applied once (docs/events-out.md): two instances on one PostgreSQL and
  * one Redis (a private redis-server), both relaying and both consuming in one group.
  */
 describe('outbox delivery: nothing lost, nothing applied twice', () => {

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runInNewContext } from 'node:vm';
 import { follow, holdTickets, orderState, eventually, type HeldOrder } from './payments-helpers';
 import type { TestEvent } from './booking';
+import { ROOT } from './processes';
 import { createUser, type TestApp, type TestUser } from './test-app';
 
 /** Pays a held order through the payment simulator, as a buyer's browser would. */
@@ -53,14 +52,13 @@ export type VerifyTicketCode = (
   revokedCodes: string[],
 ) => { ticketId: string; eventId: string; orderId: string } | null;
 
-/** The offline verifier exactly as the README shows it to scanner developers. */
-export function readmeVerifier(): VerifyTicketCode {
-  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-  const block = /```js\n(\/\/ verify-ticket-code\.js[\s\S]*?)```/.exec(readme);
-  if (!block) throw new Error('README has no verify-ticket-code.js block');
-  const module = { exports: {} as { verifyTicketCode?: VerifyTicketCode } };
-  runInNewContext(block[1], { require, module, Buffer });
-  return module.exports.verifyTicketCode!;
+/** The offline verifier of examples/verify-ticket-code.js, the file scanner developers copy. */
+export function exampleVerifier(): VerifyTicketCode {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const example = require(join(ROOT, 'examples', 'verify-ticket-code.js')) as {
+    verifyTicketCode: VerifyTicketCode;
+  };
+  return example.verifyTicketCode;
 }
 
 export interface ReadPdf {

@@ -31,9 +31,19 @@ const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
  * in-process ticket locks, payment simulator).
  */
 export class Environment {
+  /**
+   * `production` makes JWT_SECRET, TICKET_SIGNING_KEY and STRIPE_SECRET_KEY required (the server
+   * refuses to start without them), never runs the payment simulator, and logs JSON lines. `test`
+   * is what the test suites run as.
+   * @category Server
+   */
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
+  /**
+   * The HTTP port: the API, its docs, the dashboard, the sockets, health checks and metrics.
+   * @category Server
+   */
   @Transform(toInt)
   @IsInt()
   @Min(0)
@@ -43,6 +53,7 @@ export class Environment {
   /**
    * Server processes sharing the port (Node cluster), e.g. one per core. More than one needs
    * DATABASE_URL and REDIS_URL: the embedded database and in-process locks are per process.
+   * @category Server
    */
   @Transform(toInt)
   @IsInt()
@@ -50,44 +61,83 @@ export class Environment {
   @Max(64)
   WEB_CONCURRENCY = 1;
 
-  /** Unset: an embedded PostgreSQL keeps its data under DATA_DIR. */
+  /**
+   * The PostgreSQL database, as a `postgres://` URL. Unset: an embedded PostgreSQL keeps its data
+   * under DATA_DIR and listens on EMBEDDED_DATABASE_PORT (one instance only).
+   * @example postgres://postgres@127.0.0.1:5432/tickets
+   * @category Database
+   */
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
   DATABASE_URL?: string = undefined;
 
+  /**
+   * Connections to PostgreSQL per server process. Every instance and every process of
+   * WEB_CONCURRENCY opens its own pool: keep their sum under PostgreSQL's `max_connections`.
+   * @category Database
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(200)
   DATABASE_POOL_SIZE = 20;
 
+  /**
+   * Run pending migrations at start, under an advisory lock so that instances starting together
+   * take turns. `false`: run them separately with `npm run migration:run` while no instance is
+   * starting.
+   * @category Database
+   */
   @Transform(toBool)
   @IsIn([true, false], { message: 'must be true or false' })
   MIGRATIONS_RUN = true;
 
-  /** Unset: in-process ticket locks and rate limits, so only one instance may run. */
+  /**
+   * Redis (`rediss://` for TLS), shared by every instance: the ticket lock store, rate limits, the
+   * event streams and the sockets' adapter. Unset: all of them stay in-process, so only one
+   * instance may run.
+   * @example redis://127.0.0.1:6379/0
+   * @category Redis
+   */
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^rediss?:\/\/\S*$/, { message: 'must be a redis:// or rediss:// URL' })
   REDIS_URL?: string = undefined;
 
-  /** Where the embedded database and the generated local JWT secret live. */
+  /**
+   * Where local state lives: the embedded database, the JWT secret and ticket signing key generated
+   * outside production, and (embedded mode without SMTP_URL) the buyers' mails as .eml files.
+   * @category Database
+   */
   @IsString()
   DATA_DIR = '.data';
 
+  /**
+   * Port of the embedded PostgreSQL, used only while DATABASE_URL is unset.
+   * @category Database
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1024)
   @Max(65535)
   EMBEDDED_DATABASE_PORT = 54329;
 
+  /**
+   * The HMAC secret that signs access tokens, at least 32 characters. Required in production; unset
+   * elsewhere, one is generated once into DATA_DIR/jwt-secret. Changing it signs every user out.
+   * @category Accounts
+   */
   @Transform(emptyToUndefined)
   @ValidateIf((env: Environment) => env.NODE_ENV === 'production' || env.JWT_SECRET !== undefined)
   @IsString({ message: 'is required in production' })
   @MinLength(32, { message: 'must be at least 32 characters' })
   JWT_SECRET?: string = undefined;
 
+  /**
+   * Lifetime of an access token, in seconds.
+   * @category Accounts
+   */
   @Transform(toInt)
   @IsInt()
   @Min(60)
@@ -95,8 +145,11 @@ export class Environment {
   JWT_EXPIRES_IN = 3600;
 
   /**
-   * The Ed25519 private key that signs e-ticket codes: PEM (PKCS#8) or base64 of its DER or
-   * 32-byte seed. Required in production; unset locally, one is generated into DATA_DIR.
+   * The Ed25519 private key that signs e-ticket codes: PEM (PKCS#8; its line breaks may be written
+   * as `\n`) or base64 of its DER or 32-byte seed. Make one with `openssl genpkey -algorithm
+   * ed25519`. Required in production; unset elsewhere, one is generated once into
+   * DATA_DIR/ticket-signing-key.pem.
+   * @category Tickets
    */
   @Transform(emptyToUndefined)
   @ValidateIf(
@@ -113,8 +166,10 @@ export class Environment {
   TICKET_SIGNING_KEY?: string = undefined;
 
   /**
-   * Comma-separated public keys (base64url, raw 32 bytes, as GET /check-in/keys shows them)
-   * of former signing keys: their codes still admit, and scanners still get them.
+   * Comma-separated public keys (base64url, raw 32 bytes, as GET /api/v1/check-in/keys shows them)
+   * of former signing keys: their codes still admit, and scanners still get them. Remove a key once
+   * its events are over.
+   * @category Tickets
    */
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -127,68 +182,114 @@ export class Environment {
   })
   TICKET_SIGNING_KEYS_RETIRED?: string = undefined;
 
+  /**
+   * How long a booking holds its tickets while the buyer pays, in seconds.
+   * @category Sales
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(24 * 3600)
   HOLD_SECONDS = 600;
 
-  /** How long a waitlist offer's hold lasts. */
+  /**
+   * How long a waitlist offer holds its tickets for the user it is offered to, in minutes.
+   * @category Sales
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(7 * 24 * 60)
   WAITLIST_OFFER_MINUTES = 30;
 
+  /**
+   * A buyer (or an admin) can cancel a paid order, and have it refunded, until this many hours
+   * before the event starts.
+   * @category Sales
+   */
   @Transform(toInt)
   @IsInt()
   @Min(0)
   @Max(24 * 365)
   REFUND_CUTOFF_HOURS = 24;
 
-  /** Background jobs give up on a row (an owed refund, a session to expire) after this many failures. */
+  /**
+   * Background jobs (owed refunds, checkout sessions to expire, mails to send) give up on a row
+   * after this many failures and leave it for a human: logged at error level and counted in the
+   * metrics.
+   * @category Background jobs
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(1000)
   JOB_MAX_ATTEMPTS = 12;
 
-  /** Wait after a row's first failure, doubled after each further one up to JOB_BACKOFF_MAX_MS. */
+  /**
+   * Wait after a row's first failure, in milliseconds; doubled after each further one up to
+   * JOB_BACKOFF_MAX_MS.
+   * @category Background jobs
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(24 * 3600_000)
   JOB_BACKOFF_BASE_MS = 2_000;
 
+  /**
+   * Longest wait between two attempts on a failing row, in milliseconds.
+   * @category Background jobs
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(7 * 24 * 3600_000)
   JOB_BACKOFF_MAX_MS = 3600_000;
 
-  /** Register and login requests per minute per client IP; 0 turns the limit off. */
+  /**
+   * Register and login requests per minute per client IP; 0 turns the limit off.
+   * @category Accounts
+   */
   @Transform(toInt)
   @IsInt()
   @Min(0)
   @Max(100000)
   AUTH_RATE_LIMIT = 30;
 
-  /** Base URL the buyer's browser reaches this server at (checkout and return links). */
+  /**
+   * Base URL the buyer's browser reaches this server at (checkout and return links, links in
+   * emails). Unset: `http://localhost:` and PORT.
+   * @example https://tickets.example.com
+   * @category Server
+   */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   PUBLIC_URL?: string = undefined;
 
-  /** Behind a load balancer or proxy: take the client IP from X-Forwarded-For (rate limits). */
+  /**
+   * Behind a load balancer or proxy: take the client IP from X-Forwarded-For (rate limits).
+   * @category Server
+   */
   @Transform(toBool)
   @IsIn([true, false], { message: 'must be true or false' })
   TRUST_PROXY = false;
 
-  /** Comma-separated origins allowed by CORS; empty: no cross-origin browser access. */
+  /**
+   * Comma-separated origins allowed to call the API and the sockets from a browser; empty: no
+   * cross-origin browser access.
+   * @example https://shop.example.com,https://admin.example.com
+   * @category Server
+   */
   @IsString()
   CORS_ORIGINS = '';
 
-  /** Unset: the local payment simulator stands in, which production never allows. */
+  /**
+   * Stripe's secret (or restricted) API key. Unset: the local payment simulator stands in, which
+   * production never allows.
+   * @example sk_test_...
+   * @category Payments
+   */
   @Transform(emptyToUndefined)
   @ValidateIf(
     (env: Environment) => env.NODE_ENV === 'production' || env.STRIPE_SECRET_KEY !== undefined,
@@ -197,6 +298,12 @@ export class Environment {
   @IsString({ message: 'is required in production, where the payment simulator never runs' })
   STRIPE_SECRET_KEY?: string = undefined;
 
+  /**
+   * The signing secret of the webhook endpoint (`whsec_…`), required with a Stripe key. Unset
+   * without a key: the simulator's events are signed with a secret derived from JWT_SECRET.
+   * @example whsec_...
+   * @category Payments
+   */
   @Transform(emptyToUndefined)
   @ValidateIf(
     (env: Environment) =>
@@ -205,11 +312,21 @@ export class Environment {
   @Matches(/^whsec_\S+$/, { message: 'must be set (whsec_…) whenever STRIPE_SECRET_KEY is' })
   STRIPE_WEBHOOK_SECRET?: string = undefined;
 
+  /**
+   * Another Stripe-compatible API to talk to instead of Stripe (stripe-mock, the test suites'
+   * fake). Unset: Stripe itself.
+   * @example http://localhost:12111
+   * @category Payments
+   */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   STRIPE_API_URL?: string = undefined;
 
+  /**
+   * Timeout of one call to Stripe, in milliseconds.
+   * @category Payments
+   */
   @Transform(toInt)
   @IsInt()
   @Min(100)
@@ -220,33 +337,52 @@ export class Environment {
    * The buyer's emails go out through this server (smtp://user:pass@host:587, smtps:// for
    * TLS from the start). Unset: they are logged, and in embedded mode written as .eml files
    * under DATA_DIR/mail.
+   * @example smtp://user:pass@smtp.example.com:587
+   * @category Email
    */
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })
   SMTP_URL?: string = undefined;
 
-  /** The sender of the buyer's emails: an address (named SHOP_NAME) or `Name <address>`. */
+  /**
+   * The sender of the buyer's emails: an address (named SHOP_NAME) or `Name <address>`.
+   * @category Email
+   */
   @Matches(/^([^<>\r\n]+ <[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/, {
     message: 'must be an address or "Name <address>"',
   })
   MAIL_FROM = 'tickets@localhost';
 
-  /** The shop's name as buyers see it in emails. */
+  /**
+   * The shop's name as buyers see it in emails.
+   * @category Email
+   */
   @IsString()
   @MinLength(1)
   SHOP_NAME = 'Tickets';
 
+  /**
+   * The least severe log lines written; `silent` writes none. Log lines carry the request id.
+   * @category Logs
+   */
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
-  /** Unset: human-readable on a terminal outside production, JSON lines otherwise. */
+  /**
+   * `json` (one JSON object a line, pino) or `pretty` (readable lines). Unset: pretty on a terminal
+   * outside production, JSON lines otherwise.
+   * @category Logs
+   */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsIn(['json', 'pretty'])
   LOG_FORMAT?: 'json' | 'pretty' = undefined;
 
-  /** Published outbox rows (and consumers' records of applied messages) are kept this long. */
+  /**
+   * Published outbox rows (and consumers' records of applied messages) are kept this many hours.
+   * @category Events out
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)
@@ -254,14 +390,18 @@ export class Environment {
   OUTBOX_RETENTION_HOURS = 24;
 
   /**
-   * false: this instance does not publish the outbox; another one must (e.g. a dedicated
+   * `false`: this instance does not publish the outbox; another one must (e.g. a dedicated
    * worker instance). Consumers, the socket gateway and emails still run here.
+   * @category Events out
    */
   @Transform(toBool)
   @IsIn([true, false], { message: 'must be true or false' })
   OUTBOX_RELAY_ENABLED = true;
 
-  /** Each Redis Stream is trimmed to about this many entries (XADD MAXLEN ~). */
+  /**
+   * Each Redis Stream is trimmed to about this many entries (XADD MAXLEN ~).
+   * @category Events out
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1000)
@@ -271,6 +411,8 @@ export class Environment {
   /**
    * A stream entry a consumer took but did not acknowledge for this long (the consumer died,
    * or its handler failed) is claimed by another consumer of the group and handled again.
+   * In milliseconds.
+   * @category Events out
    */
   @Transform(toInt)
   @IsInt()
@@ -278,12 +420,19 @@ export class Environment {
   @Max(3_600_000)
   OUTBOX_CLAIM_IDLE_MS = 30_000;
 
-  /** false: no GET /metrics (404), no per-request timing and no sale counters. */
+  /**
+   * `false`: no GET /metrics (404), no per-request timing and no sale counters.
+   * @category Metrics
+   */
   @Transform(toBool)
   @IsIn([true, false], { message: 'must be true or false' })
   METRICS_ENABLED = true;
 
-  /** Set: GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset: it is public. */
+  /**
+   * Set (at least 16 characters): GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`.
+   * Unset: it is public, as most exporters are; keep it on a private network.
+   * @category Metrics
+   */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
