@@ -5,9 +5,9 @@ import { StripeFake } from '../fakes/stripe-server';
 import { ensureBuilt } from '../support/processes';
 import { RedisServer } from '../support/redis-server';
 import { AppProcess } from './support/app-process';
-import { waitForHoldsToEnd } from './support/invariants';
 import { CHAOS_WEBHOOK_SECRET, Payer } from './support/payer';
 import { EVERY_SCENARIO, profile } from './support/profile';
+import { waitForHoldsToEnd } from './support/recovery';
 import { stormAround } from './support/scenario';
 import { type Buyer, chaosDatabase, createBuyers, createEvent } from './support/world';
 

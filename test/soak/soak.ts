@@ -12,15 +12,15 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { FAKE_STRIPE_SECRET_KEY } from '../fakes/stripe-client';
 import { StripeFake } from '../fakes/stripe-server';
+import { type CreatedBooking, findViolations } from '../support/invariants';
 import { RedisServer } from '../support/redis-server';
 import { AppProcess } from '../chaos/support/app-process';
 import {
-  findViolations,
+  EXPIRY_GRACE_SECONDS,
   lockStoreViolations,
   waitForHoldsToEnd,
-} from '../chaos/support/invariants';
+} from '../chaos/support/recovery';
 import { CHAOS_WEBHOOK_SECRET, Payer } from '../chaos/support/payer';
-import type { CreatedBooking } from '../chaos/support/storm';
 import {
   type Buyer,
   type ChaosEvent,
@@ -230,6 +230,7 @@ async function main(): Promise<void> {
         eventIds: events.map((event) => event.id),
         created,
         paidOrderIds: payer.paidOrderIds,
+        expiredHoldGraceSeconds: EXPIRY_GRACE_SECONDS,
       })),
       ...(
         await Promise.all(events.map((event) => lockStoreViolations(control, db, event.id, 30_000)))

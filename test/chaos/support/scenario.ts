@@ -1,7 +1,8 @@
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
-import { findViolations, lockStoreViolations } from './invariants';
+import { findViolations } from '../../support/invariants';
 import { profile } from './profile';
+import { EXPIRY_GRACE_SECONDS, lockStoreViolations } from './recovery';
 import { type ChaosLine, recordLine } from './report';
 import { answerViolations, type BookedOrder, type Outcome, Storm, summarize } from './storm';
 import { type Buyer, type ChaosEvent } from './world';
@@ -72,6 +73,7 @@ export async function stormAround(
       eventIds: [event.id],
       created: storm.created,
       paidOrderIds: paidOrderIds(),
+      expiredHoldGraceSeconds: EXPIRY_GRACE_SECONDS,
     })),
     ...(redis ? await lockStoreViolations(redis, db, event.id, lockStoreWaitMs) : []),
   ];
