@@ -22,8 +22,9 @@ interface RelayFaults {
 }
 
 /**
- * At least once, applied once (DESIGN.md invariant 7): two instances on one PostgreSQL and
- * one Redis (a private redis-server), both relaying and both consuming in one group.
+ * At least once, applied once (every outbox message reaches each consumer group, and is
+ * applied once, whatever crashes between publish and mark): two instances on one PostgreSQL
+ * and one Redis (a private redis-server), both relaying and both consuming in one group.
  */
 describe('outbox delivery: nothing lost, nothing applied twice', () => {
   let redisServer: RedisServer;

@@ -42,5 +42,5 @@ export const profile = {
   idleSockets: 2_000,
 };
 
-/** An answer slower than this during a fault is a hang (DESIGN.md: 503 fast, never a hang). */
+/** An answer slower than this during a fault is a hang (a fault is answered 503, fast). */
 export const HANG_MS = 2_000;
