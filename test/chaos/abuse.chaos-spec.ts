@@ -17,7 +17,7 @@ import {
 } from './support/abuse';
 import { AppProcess, CHAOS_JWT_SECRET } from './support/app-process';
 import { CHAOS_WEBHOOK_SECRET, signWebhook, stripeEvent } from './support/payer';
-import { EVERY_SCENARIO, profile } from './support/profile';
+import { inFullProfile, profile } from './support/profile';
 import { recordLine } from './support/report';
 import { stormAround } from './support/scenario';
 import { type Buyer, chaosDatabase, createBuyers, createEvent, signToken } from './support/world';
@@ -403,7 +403,8 @@ describe('chaos: abuse', () => {
   });
 
   // Full profile only (it waits for the server's socket timeouts, 20 s and more).
-  if (EVERY_SCENARIO) {
+  const slowClients = `abuse: ${profile.idleSockets} idle sockets + slowloris`;
+  if (inFullProfile(slowClients)) {
     it(`${profile.idleSockets} idle sockets and a slowloris client during a storm`, async () => {
       const event = await createEvent(app.url, callers.admin, [2000, 2000]);
       const buyers = await createBuyers(db, profile.buyers);
@@ -411,7 +412,7 @@ describe('chaos: abuse', () => {
       const slow = slowloris(app.port);
       const openedAt = Date.now();
       try {
-        const result = await stormAround(`abuse: ${profile.idleSockets} idle sockets + slowloris`, {
+        const result = await stormAround(slowClients, {
           urls: [app.url],
           db,
           event,

@@ -6,13 +6,14 @@ import { ensureBuilt } from '../support/processes';
 import { RedisServer } from '../support/redis-server';
 import { AppProcess } from './support/app-process';
 import { CHAOS_WEBHOOK_SECRET, Payer } from './support/payer';
-import { EVERY_SCENARIO, profile } from './support/profile';
+import { inFullProfile, profile } from './support/profile';
 import { waitForHoldsToEnd } from './support/recovery';
 import { stormAround } from './support/scenario';
 import { type Buyer, chaosDatabase, createBuyers, createEvent } from './support/world';
 
 /** Holds short enough that every one of them ends within the scenario. */
 const HOLD_SECONDS = 6;
+const TWO_INSTANCES = 'two instances, all jobs in both';
 
 /**
  * The app itself failing: SIGKILL mid-storm and started again, and two instances on the
@@ -104,12 +105,10 @@ describe('chaos: the app crashes, or runs twice', () => {
   });
 
   // Full profile only: npm test's short profile keeps to the crash.
-  if (EVERY_SCENARIO) {
+  if (inFullProfile(TWO_INSTANCES)) {
     it('two instances on one PostgreSQL and Redis, every job in both', async () => {
       const second = await startApp();
-      await paidStorm('two instances, all jobs in both', [apps[0].url, second.url], () =>
-        Promise.resolve(),
-      );
+      await paidStorm(TWO_INSTANCES, [apps[0].url, second.url], () => Promise.resolve());
     });
   }
 });
