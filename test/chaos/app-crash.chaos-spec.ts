@@ -1,11 +1,10 @@
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
-import { FAKE_STRIPE_SECRET_KEY } from '../fakes/stripe-client';
 import { StripeFake } from '../fakes/stripe-server';
 import { ensureBuilt } from '../support/processes';
 import { RedisServer } from '../support/redis-server';
 import { AppProcess } from './support/app-process';
-import { CHAOS_WEBHOOK_SECRET, Payer } from './support/payer';
+import { Payer, stripeFakeSettings } from './support/payer';
 import { inFullProfile, profile } from './support/profile';
 import { waitForHoldsToEnd } from './support/recovery';
 import { stormAround } from './support/scenario';
@@ -36,9 +35,7 @@ describe('chaos: the app crashes, or runs twice', () => {
       DATABASE_URL: databaseUrl,
       REDIS_URL: redis.url,
       HOLD_SECONDS: String(HOLD_SECONDS),
-      STRIPE_SECRET_KEY: FAKE_STRIPE_SECRET_KEY,
-      STRIPE_WEBHOOK_SECRET: CHAOS_WEBHOOK_SECRET,
-      STRIPE_API_URL: fake.url,
+      ...stripeFakeSettings(fake),
     });
     apps.push(app);
     return app;

@@ -10,7 +10,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { FAKE_STRIPE_SECRET_KEY } from '../fakes/stripe-client';
 import { StripeFake } from '../fakes/stripe-server';
 import { type CreatedBooking, findViolations } from '../support/invariants';
 import { RedisServer } from '../support/redis-server';
@@ -20,7 +19,7 @@ import {
   lockStoreViolations,
   waitForHoldsToEnd,
 } from '../chaos/support/recovery';
-import { CHAOS_WEBHOOK_SECRET, Payer } from '../chaos/support/payer';
+import { Payer, stripeFakeSettings } from '../chaos/support/payer';
 import {
   type Buyer,
   type ChaosEvent,
@@ -74,9 +73,7 @@ async function main(): Promise<void> {
         DATABASE_URL: databaseUrl,
         REDIS_URL: redis.url,
         HOLD_SECONDS: String(HOLD_SECONDS),
-        STRIPE_SECRET_KEY: FAKE_STRIPE_SECRET_KEY,
-        STRIPE_WEBHOOK_SECRET: CHAOS_WEBHOOK_SECRET,
-        STRIPE_API_URL: fake.url,
+        ...stripeFakeSettings(fake),
         SOAK_MEMORY_FILE: memoryFile,
       },
       ['--require', join(__dirname, 'memory-probe.js')],

@@ -48,6 +48,21 @@ export const TABLE_HEADER = [
   'slow 503'.padStart(9),
 ].join(' | ');
 
+/** The line of a check that runs no storm: only its requests and violations count. */
+export function recordCheck(fault: string, requests: number, violations: number): void {
+  recordLine({
+    fault,
+    requests,
+    created: 0,
+    conflicts: 0,
+    unavailable: 0,
+    other: 0,
+    violations,
+    recoveryMs: null,
+    maxMs: 0,
+  });
+}
+
 /**
  * A row of the results file (one JSON object a line), which table-reporter.js prints at the
  * end of the run: the header, then the scenarios that ran, then those the profile left out.
