@@ -5,7 +5,7 @@
 //     attempts (quantity 1–4, 500 in flight at once, each attempt by a distinct buyer with a
 //     pre-issued token): holds/s until sold out and per 10 % of the sale, sold-out 409s/s,
 //     latency percentiles, errors, peak RSS;
-//  2. invariant 1 checked in PostgreSQL;
+//  2. the booking invariants checked in PostgreSQL (test/support/invariants.js);
 //  3. event creation time and p50 booking latency on 1,000 vs 1,000,000-ticket events.
 //  4. autocannon at 100 connections against one server process, driven as the bare reference
 //     server of ../shared/limits is (2 tickets a booking, a different buyer each request):
@@ -34,6 +34,8 @@ const Redis = require('ioredis');
 const { Client } = require('pg');
 const { io } = require('socket.io-client');
 const { Pool } = require('undici');
+const { freshDatabase } = require('../support/fresh-database');
+const { findViolations } = require('../support/invariants');
 
 const DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tickets_bench';
@@ -66,19 +68,11 @@ function token(userId, role) {
   return `${unsigned}.${createHmac('sha256', JWT_SECRET).update(unsigned).digest('base64url')}`;
 }
 
-async function freshDatabase() {
-  const url = new URL(DATABASE_URL);
-  const admin = new Client({
-    connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString(),
-  });
-  await admin.connect();
-  const name = url.pathname.slice(1);
-  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
+/** An empty database and Redis db for the run; returns a client on the database. */
+async function emptyStores() {
+  await freshDatabase(new URL(DATABASE_URL));
   const db = new Client({ connectionString: DATABASE_URL });
   await db.connect();
-  await db.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public');
   const redis = new Redis(REDIS_URL);
   await redis.flushdb();
   redis.disconnect();
@@ -408,58 +402,16 @@ async function bareInsertSeconds(db) {
   return seconds;
 }
 
+/** The booking invariants (test/support/invariants.js) of one event: one line per violation. */
 async function checkInvariants(db, eventId) {
-  const violations = [];
+  // Statistics from before the sale would plan the checks as if its tickets were all free.
   await db.query('ANALYZE tickets, orders');
-  const { rows: counts } = await db.query(
-    `SELECT tt.id, tt.quantity,
-            (SELECT sum(available + locked + sold) FROM ticket_type_counters c WHERE c.ticket_type_id = tt.id) AS counted,
-            (SELECT sum(locked) FROM ticket_type_counters c WHERE c.ticket_type_id = tt.id) AS locked,
-            (SELECT count(*) FROM tickets t WHERE t.ticket_type_id = tt.id) AS rows,
-            (SELECT count(*) FROM tickets t WHERE t.ticket_type_id = tt.id AND t.status = 'locked') AS locked_rows
-     FROM ticket_types tt WHERE tt.event_id = $1`,
-    [eventId],
-  );
-  for (const c of counts) {
-    if (Number(c.counted) !== c.quantity || Number(c.rows) !== c.quantity) {
-      violations.push(
-        `type ${c.id}: quantity ${c.quantity}, counters ${c.counted}, rows ${c.rows}`,
-      );
-    }
-    if (Number(c.locked) !== Number(c.locked_rows)) {
-      violations.push(`type ${c.id}: counters say ${c.locked} locked, rows ${c.locked_rows}`);
-    }
-  }
-  const { rows: doubles } = await db.query(
-    `SELECT oi.ticket_id FROM order_items oi JOIN orders o ON o.id = oi.order_id
-     WHERE o.event_id = $1 AND o.status IN ('pending', 'confirmed')
-     GROUP BY oi.ticket_id HAVING count(*) > 1`,
-    [eventId],
-  );
-  doubles.forEach((d) => violations.push(`ticket ${d.ticket_id} is in more than one live order`));
-  const { rows: orphans } = await db.query(
-    `SELECT t.id FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id
-     LEFT JOIN orders o ON o.id = t.order_id
-     WHERE tt.event_id = $1 AND t.status = 'locked' AND (o.status IS DISTINCT FROM 'pending')`,
-    [eventId],
-  );
-  orphans.forEach((o) => violations.push(`ticket ${o.id} is locked without a pending order`));
-  // One pass over the held tickets, not a count per order: with statistics from before the
-  // sale, PostgreSQL may answer a per-order count with a scan of a million tickets.
-  const { rows: mismatched } = await db.query(
-    `SELECT o.id FROM orders o
-     LEFT JOIN (SELECT order_id, count(*) AS held FROM tickets
-                WHERE status = 'locked' GROUP BY order_id) t ON t.order_id = o.id
-     WHERE o.event_id = $1 AND o.status = 'pending' AND o.quantity <> coalesce(t.held, 0)`,
-    [eventId],
-  );
-  mismatched.forEach((o) => violations.push(`order ${o.id} does not hold exactly its quantity`));
-  return violations;
+  return findViolations(db, { eventIds: [eventId] });
 }
 
 async function main() {
   const figures = {};
-  const db = await freshDatabase();
+  const db = await emptyStores();
   let server = startServer();
   try {
     await waitReady();
@@ -560,8 +512,8 @@ async function main() {
     const violations = await checkInvariants(db, event.id);
     console.log(
       violations.length === 0
-        ? 'invariant 1: OK'
-        : `invariant 1 VIOLATED:\n  ${violations.join('\n  ')}`,
+        ? 'invariants: OK'
+        : `invariants VIOLATED:\n  ${violations.join('\n  ')}`,
     );
 
     console.log('\nCost vs event size (one ticket type, quantity-1 bookings, 20 in flight):');
@@ -647,8 +599,8 @@ async function main() {
       const saleViolations = await checkInvariants(db, sale.eventId);
       console.log(
         saleViolations.length === 0
-          ? '    invariant 1: OK'
-          : `    invariant 1 VIOLATED: ${saleViolations.join('; ')}`,
+          ? '    invariants: OK'
+          : `    invariants VIOLATED: ${saleViolations.join('; ')}`,
       );
       const soldOut = await cannonSoldOut(BASE, sale.eventId, sale.typeId, saleBuyers);
       console.log(

@@ -17,7 +17,8 @@ import {
   type TestEvent,
 } from '../support/booking';
 import { eventually } from '../support/eventually';
-import { freePort, RedisServer } from '../support/redis-server';
+import { freePort } from '../support/processes';
+import { RedisServer } from '../support/redis-server';
 import {
   createUser,
   expectProblem,

@@ -16,9 +16,14 @@ import {
   slowloris,
 } from './support/abuse';
 import { AppProcess, CHAOS_JWT_SECRET } from './support/app-process';
-import { CHAOS_WEBHOOK_SECRET, signWebhook, stripeEvent } from './support/payer';
-import { EVERY_SCENARIO, profile } from './support/profile';
-import { recordLine } from './support/report';
+import {
+  CHAOS_WEBHOOK_SECRET,
+  signWebhook,
+  stripeEvent,
+  stripeFakeSettings,
+} from './support/payer';
+import { inFullProfile, profile } from './support/profile';
+import { recordCheck } from './support/report';
 import { stormAround } from './support/scenario';
 import { type Buyer, chaosDatabase, createBuyers, createEvent, signToken } from './support/world';
 
@@ -111,9 +116,7 @@ describe('chaos: abuse', () => {
     app = await AppProcess.start({
       DATABASE_URL: database.url,
       REDIS_URL: redis.url,
-      STRIPE_SECRET_KEY: FAKE_STRIPE_SECRET_KEY,
-      STRIPE_WEBHOOK_SECRET: CHAOS_WEBHOOK_SECRET,
-      STRIPE_API_URL: fake.url,
+      ...stripeFakeSettings(fake),
       // Request lines and errors are logged: what the log scan reads.
       LOG_LEVEL: 'info',
     });
@@ -186,17 +189,11 @@ describe('chaos: abuse', () => {
         if (problem) violations.push(`${key} as ${caller}: ${problem}`);
       }
     }
-    recordLine({
-      fault: `abuse: authz matrix (${operations.length} routes × 5)`,
+    recordCheck(
+      `abuse: authz matrix (${operations.length} routes × 5)`,
       requests,
-      created: 0,
-      conflicts: 0,
-      unavailable: 0,
-      other: 0,
-      violations: violations.length,
-      recoveryMs: null,
-      maxMs: 0,
-    });
+      violations.length,
+    );
     expect(violations).toEqual([]);
   });
 
@@ -235,17 +232,7 @@ describe('chaos: abuse', () => {
     expect((await call('GET', '/api/v1/auth/me', { token: callers.customer.token })).status).toBe(
       200,
     );
-    recordLine({
-      fault: 'abuse: bad tokens',
-      requests: Object.keys(tokens).length,
-      created: 0,
-      conflicts: 0,
-      unavailable: 0,
-      other: 0,
-      violations: violations.length,
-      recoveryMs: null,
-      maxMs: 0,
-    });
+    recordCheck('abuse: bad tokens', Object.keys(tokens).length, violations.length);
     expect(violations).toEqual([]);
   });
 
@@ -330,17 +317,11 @@ describe('chaos: abuse', () => {
         )
         .catch(() => undefined);
     }
-    recordLine({
-      fault: `abuse: property-based bodies (${operations.length} operations)`,
+    recordCheck(
+      `abuse: property-based bodies (${operations.length} operations)`,
       requests,
-      created: 0,
-      conflicts: 0,
-      unavailable: 0,
-      other: 0,
-      violations: violations.length,
-      recoveryMs: null,
-      maxMs: 0,
-    });
+      violations.length,
+    );
     expect(violations).toEqual([]);
   });
 
@@ -388,22 +369,13 @@ describe('chaos: abuse', () => {
     });
     expect(fresh.status).toBe(200);
     expect(await status()).toBe('confirmed');
-    recordLine({
-      fault: 'abuse: webhook replayed after tolerance',
-      requests: 2,
-      created: 0,
-      conflicts: 0,
-      unavailable: 0,
-      other: 0,
-      violations: violations.length,
-      recoveryMs: null,
-      maxMs: 0,
-    });
+    recordCheck('abuse: webhook replayed after tolerance', 2, violations.length);
     expect(violations).toEqual([]);
   });
 
   // Full profile only (it waits for the server's socket timeouts, 20 s and more).
-  if (EVERY_SCENARIO) {
+  const slowClients = `abuse: ${profile.idleSockets} idle sockets + slowloris`;
+  if (inFullProfile(slowClients)) {
     it(`${profile.idleSockets} idle sockets and a slowloris client during a storm`, async () => {
       const event = await createEvent(app.url, callers.admin, [2000, 2000]);
       const buyers = await createBuyers(db, profile.buyers);
@@ -411,7 +383,7 @@ describe('chaos: abuse', () => {
       const slow = slowloris(app.port);
       const openedAt = Date.now();
       try {
-        const result = await stormAround(`abuse: ${profile.idleSockets} idle sockets + slowloris`, {
+        const result = await stormAround(slowClients, {
           urls: [app.url],
           db,
           event,
@@ -447,17 +419,11 @@ describe('chaos: abuse', () => {
     expect(log.length).toBeGreaterThan(0);
     const leaked = secrets.filter((secret) => log.includes(secret));
     const tokenLike = log.match(/eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]*/g) ?? [];
-    recordLine({
-      fault: `abuse: log scan (${log.split('\n').length} lines)`,
-      requests: secrets.length,
-      created: 0,
-      conflicts: 0,
-      unavailable: 0,
-      other: 0,
-      violations: leaked.length + tokenLike.length,
-      recoveryMs: null,
-      maxMs: 0,
-    });
+    recordCheck(
+      `abuse: log scan (${log.split('\n').length} lines)`,
+      secrets.length,
+      leaked.length + tokenLike.length,
+    );
     expect(leaked.map((secret) => `${secret.slice(0, 6)}…`)).toEqual([]);
     expect(tokenLike).toEqual([]);
   });

@@ -1,18 +1,18 @@
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
-import { FAKE_STRIPE_SECRET_KEY } from '../fakes/stripe-client';
 import { StripeFake } from '../fakes/stripe-server';
 import { ensureBuilt } from '../support/processes';
 import { RedisServer } from '../support/redis-server';
 import { AppProcess } from './support/app-process';
-import { waitForHoldsToEnd } from './support/invariants';
-import { CHAOS_WEBHOOK_SECRET, Payer } from './support/payer';
-import { EVERY_SCENARIO, profile } from './support/profile';
+import { Payer, stripeFakeSettings } from './support/payer';
+import { inFullProfile, profile } from './support/profile';
+import { waitForHoldsToEnd } from './support/recovery';
 import { stormAround } from './support/scenario';
 import { type Buyer, chaosDatabase, createBuyers, createEvent } from './support/world';
 
 /** Holds short enough that every one of them ends within the scenario. */
 const HOLD_SECONDS = 6;
+const TWO_INSTANCES = 'two instances, all jobs in both';
 
 /**
  * The app itself failing: SIGKILL mid-storm and started again, and two instances on the
@@ -35,9 +35,7 @@ describe('chaos: the app crashes, or runs twice', () => {
       DATABASE_URL: databaseUrl,
       REDIS_URL: redis.url,
       HOLD_SECONDS: String(HOLD_SECONDS),
-      STRIPE_SECRET_KEY: FAKE_STRIPE_SECRET_KEY,
-      STRIPE_WEBHOOK_SECRET: CHAOS_WEBHOOK_SECRET,
-      STRIPE_API_URL: fake.url,
+      ...stripeFakeSettings(fake),
     });
     apps.push(app);
     return app;
@@ -104,12 +102,10 @@ describe('chaos: the app crashes, or runs twice', () => {
   });
 
   // Full profile only: npm test's short profile keeps to the crash.
-  if (EVERY_SCENARIO) {
+  if (inFullProfile(TWO_INSTANCES)) {
     it('two instances on one PostgreSQL and Redis, every job in both', async () => {
       const second = await startApp();
-      await paidStorm('two instances, all jobs in both', [apps[0].url, second.url], () =>
-        Promise.resolve(),
-      );
+      await paidStorm(TWO_INSTANCES, [apps[0].url, second.url], () => Promise.resolve());
     });
   }
 });

@@ -4,8 +4,8 @@ import { ensureBuilt } from '../support/processes';
 import { RedisServer } from '../support/redis-server';
 import { AppProcess } from './support/app-process';
 import { inProfile, profile } from './support/profile';
-import { stormAround } from './support/scenario';
-import { type Buyer, chaosDatabase, createBuyers, createEvent } from './support/world';
+import { expectRecovery } from './support/scenario';
+import { type Buyer, chaosDatabase, createBuyers } from './support/world';
 
 /**
  * Redis faults during a booking storm: bookings answer 201, 409 or a fast 503 with
@@ -42,22 +42,6 @@ describe('chaos: Redis faults during a booking storm', () => {
     await redis?.stop();
     await db?.end();
   });
-
-  const scenario = async (fault: string, inject: () => Promise<void>) => {
-    const event = await createEvent(app.url, admin, [10_000, 10_000]);
-    const result = await stormAround(fault, {
-      urls: [app.url],
-      db,
-      event,
-      buyers,
-      inject,
-      redis: control,
-    });
-    expect(result.violations).toEqual([]);
-    // Bookings were answered again after the fault, without restarting anything.
-    expect(result.line.recoveryMs).not.toBeNull();
-    return result;
-  };
 
   const faults: [string, () => Promise<void>][] = [
     [
@@ -109,7 +93,13 @@ describe('chaos: Redis faults during a booking storm', () => {
   it.each(inProfile(faults, ['redis FLUSHALL', 'redis killed 5 s']))(
     '%s mid-storm',
     async (fault, inject) => {
-      const { outcomes } = await scenario(fault, inject);
+      const { outcomes } = await expectRecovery(fault, inject, {
+        url: app.url,
+        db,
+        admin,
+        buyers,
+        redis: control,
+      });
       if (fault !== 'redis FLUSHALL' && fault !== 'redis restart') {
         // Redis was away for seconds: some bookings were refused, fast, with 503.
         expect(outcomes.some((outcome) => outcome.status === 503)).toBe(true);

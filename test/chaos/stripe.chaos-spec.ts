@@ -1,12 +1,11 @@
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
-import { FAKE_STRIPE_SECRET_KEY } from '../fakes/stripe-client';
 import { StripeFake } from '../fakes/stripe-server';
 import { eventually } from '../support/eventually';
 import { ensureBuilt } from '../support/processes';
 import { RedisServer } from '../support/redis-server';
 import { AppProcess } from './support/app-process';
-import { CHAOS_WEBHOOK_SECRET, signWebhook, stripeEvent } from './support/payer';
+import { signWebhook, stripeEvent, stripeFakeSettings } from './support/payer';
 import { inProfile, profile } from './support/profile';
 import { stormAround } from './support/scenario';
 import type { BookedOrder } from './support/storm';
@@ -44,9 +43,7 @@ describe('chaos: Stripe slow, failing, rate limiting and away', () => {
       DATABASE_URL: database.url,
       REDIS_URL: redis.url,
       HOLD_SECONDS: String(HOLD_SECONDS),
-      STRIPE_SECRET_KEY: FAKE_STRIPE_SECRET_KEY,
-      STRIPE_WEBHOOK_SECRET: CHAOS_WEBHOOK_SECRET,
-      STRIPE_API_URL: fake.url,
+      ...stripeFakeSettings(fake),
       STRIPE_TIMEOUT_MS: String(STRIPE_TIMEOUT_MS),
     });
     [admin] = await createBuyers(db, 1, 'admin');

@@ -10,17 +10,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { FAKE_STRIPE_SECRET_KEY } from '../fakes/stripe-client';
 import { StripeFake } from '../fakes/stripe-server';
+import { type CreatedBooking, findViolations } from '../support/invariants';
 import { RedisServer } from '../support/redis-server';
 import { AppProcess } from '../chaos/support/app-process';
 import {
-  findViolations,
+  EXPIRY_GRACE_SECONDS,
   lockStoreViolations,
   waitForHoldsToEnd,
-} from '../chaos/support/invariants';
-import { CHAOS_WEBHOOK_SECRET, Payer } from '../chaos/support/payer';
-import type { CreatedBooking } from '../chaos/support/storm';
+} from '../chaos/support/recovery';
+import { Payer, stripeFakeSettings } from '../chaos/support/payer';
 import {
   type Buyer,
   type ChaosEvent,
@@ -74,9 +73,7 @@ async function main(): Promise<void> {
         DATABASE_URL: databaseUrl,
         REDIS_URL: redis.url,
         HOLD_SECONDS: String(HOLD_SECONDS),
-        STRIPE_SECRET_KEY: FAKE_STRIPE_SECRET_KEY,
-        STRIPE_WEBHOOK_SECRET: CHAOS_WEBHOOK_SECRET,
-        STRIPE_API_URL: fake.url,
+        ...stripeFakeSettings(fake),
         SOAK_MEMORY_FILE: memoryFile,
       },
       ['--require', join(__dirname, 'memory-probe.js')],
@@ -230,6 +227,7 @@ async function main(): Promise<void> {
         eventIds: events.map((event) => event.id),
         created,
         paidOrderIds: payer.paidOrderIds,
+        expiredHoldGraceSeconds: EXPIRY_GRACE_SECONDS,
       })),
       ...(
         await Promise.all(events.map((event) => lockStoreViolations(control, db, event.id, 30_000)))

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { TicketLockService, type TicketPool } from '@app/tickets';
+import { findViolations } from './invariants';
 import type { TestApp, TestUser } from './test-app';
 
 /** The parts of a Supertest response the checks read. */
@@ -20,8 +21,8 @@ export function orderOf(answer: Answer): BookedOrder {
 }
 
 /**
- * The booking promise of README ("How booking works") for a race between `buyers` (one booking each, `answers[i]` is
- * buyer i's): every 201 holds exactly the tickets it lists, locked for its order in
+ * The booking promise for a race between `buyers` (one booking each, `answers[i]` is buyer
+ * i's): every 201 holds exactly the tickets it lists, locked for its pending order in
  * PostgreSQL; a buyer whose booking failed holds nothing; no ticket is in two answers.
  * Returns the 201 orders.
  */
@@ -35,8 +36,8 @@ export async function expectAnswersHoldExactly(
   const listed = booked.flatMap((order) => order.tickets.map((ticket) => ticket.id));
   expect(new Set(listed).size).toBe(listed.length);
 
-  const orders: { id: string; user_id: string }[] = await dataSource.query(
-    `SELECT id, user_id FROM orders WHERE event_id = $1 AND user_id = ANY($2::uuid[])`,
+  const orders: { id: string; user_id: string; status: string }[] = await dataSource.query(
+    `SELECT id, user_id, status FROM orders WHERE event_id = $1 AND user_id = ANY($2::uuid[])`,
     [eventId, buyers.map((buyer) => buyer.id)],
   );
   expect(orders.map((order) => order.id).sort()).toEqual(booked.map((order) => order.id).sort());
@@ -45,16 +46,15 @@ export async function expectAnswersHoldExactly(
   );
   expect(new Set(orders.map((order) => order.user_id))).toEqual(winners);
 
-  const locked: { order_id: string; ids: string[] }[] = await dataSource.query(
-    `SELECT order_id, array_agg(id::text ORDER BY id) AS ids FROM tickets
-     WHERE order_id = ANY($1::uuid[]) AND status = 'locked' GROUP BY order_id`,
-    [booked.map((order) => order.id)],
-  );
-  const lockedByOrder = new Map(locked.map((row) => [row.order_id, row.ids]));
-  for (const order of booked) {
-    expect(order.status).toBe('pending');
-    expect(lockedByOrder.get(order.id)).toEqual(order.tickets.map((ticket) => ticket.id).sort());
-  }
+  for (const order of booked) expect(order.status).toBe('pending');
+  expect(orders.filter((order) => order.status !== 'pending')).toEqual([]);
+  // Pending, its items the tickets it listed: the invariants then say those tickets, and no
+  // others, are locked for it.
+  const created = booked.map((order) => ({
+    orderId: order.id,
+    ticketIds: order.tickets.map((ticket) => ticket.id),
+  }));
+  expect(await findViolations(dataSource, { eventIds: [eventId], created })).toEqual([]);
   return booked;
 }
 

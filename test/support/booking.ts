@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import * as argon2 from 'argon2';
 import type { DataSource } from 'typeorm';
+import { findViolations } from './invariants';
 import type { TestApp, TestUser } from './test-app';
 
 let passwordHash: Promise<string> | undefined;
@@ -74,70 +75,13 @@ export function book(
 }
 
 /**
- * README's invariants (one order per ticket, counters equal the rows), read from PostgreSQL: per type, the counters equal the
- * rows and add up to the quantity; every locked or sold ticket belongs to exactly one
- * order that is pending (locked) or confirmed (sold); no ticket is in two live orders.
+ * The booking invariants of the event (test/support/invariants.js: inventory adds up and
+ * equals the counters; every held or sold ticket belongs to exactly one live order, in the
+ * matching status, listed in it; every pending order holds exactly its quantity).
  */
 export async function expectInventoryConsistent(
   dataSource: DataSource,
   eventId: string,
 ): Promise<void> {
-  const types: {
-    id: string;
-    quantity: number;
-    available: string;
-    locked: string;
-    sold: string;
-    rows: string;
-    row_available: string;
-    row_locked: string;
-    row_sold: string;
-  }[] = await dataSource.query(
-    `SELECT tt.id, tt.quantity,
-              (SELECT sum(available) FROM ticket_type_counters c WHERE c.ticket_type_id = tt.id) AS available,
-              (SELECT sum(locked) FROM ticket_type_counters c WHERE c.ticket_type_id = tt.id) AS locked,
-              (SELECT sum(sold) FROM ticket_type_counters c WHERE c.ticket_type_id = tt.id) AS sold,
-              (SELECT count(*) FROM tickets t WHERE t.ticket_type_id = tt.id) AS rows,
-              (SELECT count(*) FROM tickets t WHERE t.ticket_type_id = tt.id AND status = 'available') AS row_available,
-              (SELECT count(*) FROM tickets t WHERE t.ticket_type_id = tt.id AND status = 'locked') AS row_locked,
-              (SELECT count(*) FROM tickets t WHERE t.ticket_type_id = tt.id AND status = 'sold') AS row_sold
-       FROM ticket_types tt WHERE tt.event_id = $1`,
-    [eventId],
-  );
-  for (const type of types) {
-    expect({
-      available: Number(type.available),
-      locked: Number(type.locked),
-      sold: Number(type.sold),
-      rows: Number(type.rows),
-    }).toEqual({
-      available: Number(type.row_available),
-      locked: Number(type.row_locked),
-      sold: Number(type.row_sold),
-      rows: type.quantity,
-    });
-  }
-  const badHolders = await dataSource.query(
-    `SELECT t.id, t.status, o.status AS order_status
-     FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id
-     LEFT JOIN orders o ON o.id = t.order_id
-     WHERE tt.event_id = $1 AND t.status <> 'available'
-       AND NOT ((t.status = 'locked' AND o.status = 'pending') OR (t.status = 'sold' AND o.status = 'confirmed'))`,
-    [eventId],
-  );
-  expect(badHolders).toEqual([]);
-  const doubleBooked = await dataSource.query(
-    `SELECT oi.ticket_id, count(*) FROM order_items oi JOIN orders o ON o.id = oi.order_id
-     WHERE o.event_id = $1 AND o.status IN ('pending', 'confirmed')
-     GROUP BY oi.ticket_id HAVING count(*) > 1`,
-    [eventId],
-  );
-  expect(doubleBooked).toEqual([]);
-  const heldElsewhere = await dataSource.query(
-    `SELECT oi.ticket_id FROM order_items oi JOIN orders o ON o.id = oi.order_id
-     JOIN tickets t ON t.id = oi.ticket_id
-     WHERE o.event_id = $1 AND o.status IN ('pending', 'confirmed') AND t.order_id IS DISTINCT FROM o.id`,
-    [eventId],
-  );
-  expect(heldElsewhere).toEqual([]);
+  expect(await findViolations(dataSource, { eventIds: [eventId] })).toEqual([]);
 }

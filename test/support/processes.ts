@@ -86,6 +86,19 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A child that never outlives the test process, even one that dies without running afterAll
+ * (SIGKILL at its exit); `onExit` runs when the child exits first.
+ */
+export function killWithTestProcess(child: ChildProcess, onExit: () => void): void {
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => {
+    process.removeListener('exit', killOnExit);
+    onExit();
+  });
+}
+
 export interface Finished {
   code: number | null;
   signal: NodeJS.Signals | null;

@@ -1,19 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import Redis from 'ioredis';
 import { eventually } from './eventually';
-
-/** A TCP port nothing listens on right now (the OS picks it, then it is closed again). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+import { freePort, killWithTestProcess } from './processes';
 
 /**
  * A private `redis-server` on a free port, with no persistence, for tests that flush, stop
@@ -60,11 +49,7 @@ export class RedisServer {
       { stdio: 'ignore' },
     );
     this.process = child;
-    // Never outlive the test process, even when it dies without running afterAll.
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    child.once('exit', () => {
-      process.removeListener('exit', killOnExit);
+    killWithTestProcess(child, () => {
       if (this.process === child) this.process = undefined;
     });
     const probe = new Redis(this.port, '127.0.0.1', {

@@ -18,7 +18,7 @@ const PUBLIC: Record<Caller, Access> = {
   admin: 'ok',
 };
 const SIGNED_IN: Record<Caller, Access> = { ...PUBLIC, anonymous: 401 };
-/** API.md: "404 also for another user's order, so ids cannot be probed". */
+/** Another user's order answers 404, as a missing one does, so order ids cannot be probed. */
 const OWNER_OR_ADMIN: Record<Caller, Access> = {
   anonymous: 401,
   customer: 'found',
@@ -36,9 +36,8 @@ const ADMIN_ONLY: Record<Caller, Access> = {
 const STAFF_OR_ADMIN: Record<Caller, Access> = { ...ADMIN_ONLY, staff: 'ok' };
 
 /**
- * API.md's "who" column for every route, keyed as the OpenAPI document names it. The
- * matrix walks the running app's document: a route missing here fails the test until its
- * expectation is added.
+ * Who may call each route, keyed as the OpenAPI document names it. The matrix walks the
+ * running app's document: a route missing here fails the test until its expectation is added.
  */
 export const EXPECTED_ACCESS: Record<string, Record<Caller, Access>> = {
   'POST /api/v1/auth/register': PUBLIC,

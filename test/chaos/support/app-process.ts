@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { eventually } from '../../support/eventually';
-import { freePort, SERVER_MAIN } from '../../support/processes';
+import { freePort, killWithTestProcess, SERVER_MAIN } from '../../support/processes';
 
 /** The JWT secret every chaos app signs with (the suite signs its buyers' tokens with it). */
 export const CHAOS_JWT_SECRET = 'chaos-secret-that-is-long-enough-for-hs256-0123456789';
@@ -60,11 +60,7 @@ export class AppProcess {
     const keep = (chunk: Buffer) => (this.output += chunk.toString('utf8'));
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    // Never outlive the test process, even when it dies without running afterAll.
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    child.once('exit', () => {
-      process.removeListener('exit', killOnExit);
+    killWithTestProcess(child, () => {
       if (this.child === child) this.child = undefined;
     });
     await eventually(

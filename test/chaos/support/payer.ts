@@ -1,10 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import Stripe from 'stripe';
+import { FAKE_STRIPE_SECRET_KEY } from '../../fakes/stripe-client';
 import type { StripeFake } from '../../fakes/stripe-server';
 import type { BookedOrder } from './storm';
 
 export const CHAOS_WEBHOOK_SECRET = 'whsec_chaos_0123456789abcdef';
+
+/** The app's settings to take payments through `fake`, its webhooks signed as `signWebhook` does. */
+export function stripeFakeSettings(fake: StripeFake): Record<string, string> {
+  return {
+    STRIPE_SECRET_KEY: FAKE_STRIPE_SECRET_KEY,
+    STRIPE_WEBHOOK_SECRET: CHAOS_WEBHOOK_SECRET,
+    STRIPE_API_URL: fake.url,
+  };
+}
 
 /** How long Stripe keeps redelivering a webhook here (it retries for days). */
 const REDELIVERY_MS = 90_000;

@@ -1,3 +1,5 @@
+import { recordNotRun } from './report';
+
 /**
  * How long the storms last. `full` (npm run test:chaos) follows the issue; `short` (npm test,
  * CI) keeps every fault but shortens the storms so the whole suite stays within minutes.
@@ -8,16 +10,27 @@ export const PROFILE: ChaosProfile = process.env.CHAOS_PROFILE === 'full' ? 'ful
 
 const FULL = PROFILE === 'full';
 
+const LEFT_OUT = 'not run in the short profile — `npm run test:chaos` runs it';
+
 /**
  * The scenarios a profile runs: all of them in `full`; in `short`, the ones named in
- * `short` (one or two per kind of fault), so that `npm test` stays within minutes.
+ * `short` (one or two per kind of fault), so that `npm test` stays within minutes. The
+ * others are listed in the table as not run.
  */
 export function inProfile<T extends [string, ...unknown[]]>(all: T[], short: string[]): T[] {
-  return FULL ? all : all.filter(([name]) => short.includes(name));
+  if (FULL) return all;
+  for (const [name] of all) if (!short.includes(name)) recordNotRun(name, LEFT_OUT);
+  return all.filter(([name]) => short.includes(name));
 }
 
-/** Whether the scenarios that only the full profile runs are defined. */
-export const EVERY_SCENARIO = FULL;
+/**
+ * Whether a scenario that only the full profile runs is defined (`fault` as its table row
+ * names it); in the short profile the table lists it as not run.
+ */
+export function inFullProfile(fault: string): boolean {
+  if (!FULL) recordNotRun(fault, LEFT_OUT);
+  return FULL;
+}
 
 export const profile = {
   /** Requests in flight at once during a storm (the machine has 2 cores). */
@@ -42,5 +55,5 @@ export const profile = {
   idleSockets: 2_000,
 };
 
-/** An answer slower than this during a fault is a hang (DESIGN.md: 503 fast, never a hang). */
+/** An answer slower than this during a fault is a hang (a fault is answered 503, fast). */
 export const HANG_MS = 2_000;

@@ -48,11 +48,45 @@ export const TABLE_HEADER = [
   'slow 503'.padStart(9),
 ].join(' | ');
 
+/** The line of a check that runs no storm: only its requests and violations count. */
+export function recordCheck(fault: string, requests: number, violations: number): void {
+  recordLine({
+    fault,
+    requests,
+    created: 0,
+    conflicts: 0,
+    unavailable: 0,
+    other: 0,
+    violations,
+    recoveryMs: null,
+    maxMs: 0,
+  });
+}
+
+/**
+ * A row of the results file (one JSON object a line), which table-reporter.js prints at the
+ * end of the run: the header, then the scenarios that ran, then those the profile left out.
+ */
+export interface ResultRow {
+  kind: 'header' | 'ran' | 'not run';
+  text: string;
+}
+
 /** Prints the line now and keeps it for the table at the end of the run. */
 export function recordLine(line: ChaosLine): void {
-  process.stdout.write(`chaos: ${formatLine(line)}\n`);
+  keep({ kind: 'ran', text: formatLine(line) });
+}
+
+/** A scenario this run leaves out, listed in the table with the reason (never just absent). */
+export function recordNotRun(fault: string, reason: string): void {
+  keep({ kind: 'not run', text: `${fault.padEnd(44)} | ${reason}` });
+}
+
+function keep(row: ResultRow): void {
+  process.stdout.write(`chaos: ${row.text}\n`);
   const file = process.env[RESULTS_FILE_VARIABLE];
   if (!file) return;
-  if (!existsSync(file)) appendFileSync(file, `${TABLE_HEADER}\n`);
-  appendFileSync(file, `${formatLine(line)}\n`);
+  if (!existsSync(file))
+    appendFileSync(file, `${JSON.stringify({ kind: 'header', text: TABLE_HEADER })}\n`);
+  appendFileSync(file, `${JSON.stringify(row)}\n`);
 }

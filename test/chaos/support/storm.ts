@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'undici';
+import type { CreatedBooking } from '../../support/invariants';
 import { HANG_MS } from './profile';
 import type { ChaosLine } from './report';
 import type { Buyer, ChaosEvent } from './world';
@@ -20,12 +21,6 @@ export interface BookedOrder {
   id: string;
   tickets: string[];
   checkoutUrl: string;
-}
-
-/** A booking the server answered 201, with what it said it holds. */
-export interface CreatedBooking {
-  orderId: string;
-  ticketIds: string[];
 }
 
 /** Longer than this with no answer is a hang: the client gives up (the app must never). */

@@ -1,7 +1,8 @@
-import { Client } from 'pg';
+// CommonJS (typed by fresh-database.d.ts): the bench, run by plain `node`, uses it too.
+const { Client } = require('pg');
 
 /** Creates the database of `url` if it is missing, then empties its schema. */
-export async function freshDatabase(url: URL): Promise<void> {
+async function freshDatabase(url) {
   const admin = new Client({
     connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString(),
   });
@@ -16,3 +17,5 @@ export async function freshDatabase(url: URL): Promise<void> {
   await db.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public');
   await db.end();
 }
+
+module.exports = { freshDatabase };

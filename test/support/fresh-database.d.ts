@@ -1,0 +1,2 @@
+/** Creates the database of `url` if it is missing, then empties its schema. */
+export function freshDatabase(url: URL): Promise<void>;
