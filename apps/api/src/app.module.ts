@@ -9,12 +9,30 @@ import { EventsModule } from '@app/events';
 import { MetricsModule } from '@app/metrics';
 import { NotificationsModule } from '@app/notifications';
 import { OrdersModule } from '@app/orders';
-import { OutboxModule } from '@app/outbox';
+import { AvailabilityCounts, OutboxModule } from '@app/outbox';
 import { PaymentsModule } from '@app/payments';
 import { RealtimeModule } from '@app/realtime';
 import { RedisModule } from '@app/redis';
+import { EventAvailability, TicketsModule } from '@app/tickets';
 import { WaitlistModule } from '@app/waitlist';
 import { HealthController } from './health/health.controller';
+
+/**
+ * Where a library needs what a library above it provides, it declares an abstract class and
+ * the app binds it here, where the modules are composed: the dependency stays visible in one
+ * place, and a module left out fails the start naming what is missing. Global only so that
+ * each declaring module sees its binding; no library module is global for this.
+ */
+@Module({})
+class AppBindingsModule {}
+
+const APP_BINDINGS: DynamicModule = {
+  module: AppBindingsModule,
+  global: true,
+  imports: [TicketsModule],
+  providers: [{ provide: AvailabilityCounts, useExisting: EventAvailability }],
+  exports: [AvailabilityCounts],
+};
 
 @Module({})
 export class AppModule {
@@ -37,6 +55,7 @@ export class AppModule {
         AdminModule,
         WaitlistModule,
         NotificationsModule,
+        APP_BINDINGS,
       ],
       controllers: [HealthController],
     };

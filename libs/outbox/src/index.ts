@@ -1,3 +1,4 @@
+export * from './availability-counts';
 export * from './consumed-messages';
 export * from './message-bus';
 export * from './outbox';

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { ScheduledJob } from '@app/common';
 import type { Environment } from '@app/config';
-import { EventAvailability } from '@app/tickets';
+import { AvailabilityCounts } from './availability-counts';
 import { MessageBus, type Publication } from './message-bus';
 import type { OutboxMessage } from './outbox-message';
 
@@ -36,7 +36,7 @@ export class OutboxRelay extends ScheduledJob {
   constructor(
     private readonly dataSource: DataSource,
     private readonly bus: MessageBus,
-    private readonly availability: EventAvailability,
+    private readonly availability: AvailabilityCounts,
     config: ConfigService<Environment, true>,
   ) {
     super('Outbox relay', EVERY_MS);

@@ -3,7 +3,6 @@ import { ConfigService } from '@nestjs/config';
 import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
 import type { Environment } from '@app/config';
-import { TicketsModule } from '@app/tickets';
 import { ConsumedMessages } from './consumed-messages';
 import { InProcessMessageBus } from './in-process-bus';
 import { MessageBus } from './message-bus';
@@ -28,7 +27,6 @@ export function createMessageBus(
 }
 
 @Module({
-  imports: [TicketsModule],
   providers: [
     {
       provide: MessageBus,
