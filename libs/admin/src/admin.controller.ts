@@ -9,8 +9,8 @@ import {
   ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
-import { Public, Roles } from '@app/auth';
-import { ApiProblems } from '@app/http';
+import { Roles } from '@app/auth';
+import { ApiProblems, Public } from '@app/http';
 import { AdminStatsView } from './admin-stats.dto';
 import { AdminStatsService } from './admin-stats.service';
 
