@@ -5,16 +5,16 @@ import { AuthModule } from '@app/auth';
 import { AppConfigModule, type Environment } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { DoorModule } from '@app/door';
-import { EventsModule } from '@app/events';
+import { EventOrders, EventsModule } from '@app/events';
 import { MetricsModule } from '@app/metrics';
 import { NotificationsModule } from '@app/notifications';
-import { OrdersModule } from '@app/orders';
+import { OrderLifecycle, OrdersModule, PaidOrderRefund } from '@app/orders';
 import { AvailabilityCounts, OutboxModule } from '@app/outbox';
-import { PaymentsModule } from '@app/payments';
+import { OrderRefunds, PaymentsModule } from '@app/payments';
 import { RealtimeModule } from '@app/realtime';
 import { RedisModule } from '@app/redis';
-import { EventAvailability, TicketsModule } from '@app/tickets';
-import { WaitlistModule } from '@app/waitlist';
+import { EventAvailability, FreedTicketOffers, TicketsModule } from '@app/tickets';
+import { WaitlistModule, WaitlistOffers } from '@app/waitlist';
 import { HealthController } from './health/health.controller';
 
 /**
@@ -29,9 +29,14 @@ class AppBindingsModule {}
 const APP_BINDINGS: DynamicModule = {
   module: AppBindingsModule,
   global: true,
-  imports: [TicketsModule],
-  providers: [{ provide: AvailabilityCounts, useExisting: EventAvailability }],
-  exports: [AvailabilityCounts],
+  imports: [OrdersModule, PaymentsModule, TicketsModule, WaitlistModule],
+  providers: [
+    { provide: AvailabilityCounts, useExisting: EventAvailability },
+    { provide: EventOrders, useExisting: OrderLifecycle },
+    { provide: FreedTicketOffers, useExisting: WaitlistOffers },
+    { provide: PaidOrderRefund, useExisting: OrderRefunds },
+  ],
+  exports: [AvailabilityCounts, EventOrders, FreedTicketOffers, PaidOrderRefund],
 };
 
 @Module({})

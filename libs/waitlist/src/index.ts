@@ -4,3 +4,4 @@ export * from './waitlist.errors';
 export * from './waitlist.module';
 export * from './waitlist.service';
 export * from './waitlist-offer.notifier';
+export * from './waitlist-offers';
