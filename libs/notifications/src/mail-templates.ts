@@ -1,4 +1,5 @@
-import { escapeHtml as e, formatAmount, formatWhen } from './mail-format';
+import { escapeHtml as e, formatWhen } from '@app/common';
+import { formatAmount } from './format-amount';
 
 /** Everything a buyer's mail may say about an order, read when the mail is sent. */
 export interface OrderMailContext {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ScheduledJob } from '@app/common';
+import { IntervalJob } from '@app/common';
 import { TicketTransactions } from '@app/tickets';
 import { OrderLifecycle } from './order-lifecycle';
 
@@ -13,7 +13,7 @@ const BATCH = 500;
  * its keys or a process died mid-booking.
  */
 @Injectable()
-export class HoldExpiryJob extends ScheduledJob {
+export class HoldExpiryJob extends IntervalJob {
   constructor(
     private readonly lifecycle: OrderLifecycle,
     private readonly tickets: TicketTransactions,

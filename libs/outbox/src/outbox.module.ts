@@ -6,7 +6,7 @@ import type { Environment } from '@app/config';
 import { ConsumedMessages } from './consumed-messages';
 import { InProcessMessageBus } from './in-process-bus';
 import { MessageBus } from './message-bus';
-import { OutboxRelay } from './outbox-relay';
+import { OutboxRelayJob } from './outbox-relay.job';
 import { RedisStreamBus } from './redis-stream-bus';
 
 /** Redis Streams with REDIS_URL; otherwise the in-process bus (one instance only). */
@@ -34,8 +34,8 @@ export function createMessageBus(
       useFactory: createMessageBus,
     },
     ConsumedMessages,
-    OutboxRelay,
+    OutboxRelayJob,
   ],
-  exports: [MessageBus, ConsumedMessages, OutboxRelay],
+  exports: [MessageBus, ConsumedMessages, OutboxRelayJob],
 })
 export class OutboxModule {}

@@ -6,7 +6,7 @@ import { RealtimeModule } from '@app/realtime';
 import { TicketsModule } from '@app/tickets';
 import { PastEventWaitlistJob } from './past-event-waitlist.job';
 import { WaitlistController } from './waitlist.controller';
-import { WaitlistOfferNotifier } from './waitlist-offer.notifier';
+import { WaitlistOfferConsumer } from './waitlist-offer.consumer';
 import { WaitlistOffers } from './waitlist-offers';
 import { WaitlistService } from './waitlist.service';
 
@@ -14,7 +14,7 @@ import { WaitlistService } from './waitlist.service';
 @Module({
   imports: [AuthModule, OrdersModule, OutboxModule, RealtimeModule, TicketsModule],
   controllers: [WaitlistController],
-  providers: [PastEventWaitlistJob, WaitlistOfferNotifier, WaitlistOffers, WaitlistService],
+  providers: [PastEventWaitlistJob, WaitlistOfferConsumer, WaitlistOffers, WaitlistService],
   exports: [PastEventWaitlistJob, WaitlistOffers],
 })
 export class WaitlistModule {}

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
-import { ScheduledJob } from '@app/common';
+import { IntervalJob } from '@app/common';
 import type { Environment } from '@app/config';
 import { AvailabilityCounts } from './availability-counts';
 import { MessageBus, type Publication } from './message-bus';
@@ -28,7 +28,7 @@ interface OutboxRow {
  * their event's counts as read here, after the change committed.
  */
 @Injectable()
-export class OutboxRelay extends ScheduledJob {
+export class OutboxRelayJob extends IntervalJob {
   private readonly retentionHours: number;
   private readonly enabled: boolean;
   private lastPruneAt = Date.now();
