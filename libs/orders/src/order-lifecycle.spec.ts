@@ -121,6 +121,28 @@ function classDeclaration(name: string): { file: string; methods: string[] } | u
   return undefined;
 }
 
+/** The edges of the first Mermaid block of a Markdown file, `[*]` as null. */
+function mermaidEdges(markdown: string): { from: string | null; to: string }[] {
+  const block = /```mermaid\n([\s\S]*?)```/.exec(markdown)?.[1] ?? '';
+  return [...block.matchAll(/^\s*(\[\*\]|\w+)\s*-->\s*(\w+)/gm)].map(([, from, to]) => ({
+    from: from === '[*]' ? null : from,
+    to,
+  }));
+}
+
+function edgeKeys(edges: readonly { from: string | null; to: string }[]): string[] {
+  return [...new Set(edges.map(({ from, to }) => `${from ?? '[*]'} --> ${to}`))].sort();
+}
+
+describe('docs/order-lifecycle.md', () => {
+  it('draws the edges of ORDER_TRANSITIONS, no more and no fewer', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'order-lifecycle.md'), 'utf8');
+    const drawn = mermaidEdges(doc);
+    expect(drawn.length).toBeGreaterThan(0);
+    expect(edgeKeys(drawn)).toEqual(edgeKeys(ORDER_TRANSITIONS));
+  });
+});
+
 describe('the status parser of this guard', () => {
   it('finds status writes whatever the layout of the SQL', () => {
     expect(statusWrites(`UPDATE orders o\n   SET updated_at = now(),\n       status = $2`)).toEqual(

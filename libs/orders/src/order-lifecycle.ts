@@ -29,8 +29,8 @@ export interface OrderTransition {
  * Every status change of an order (and with it of its tickets). Each is a conditional update
  * on the current state, so racing callers and provider events that arrive out of order
  * converge, and each writes its outbox rows in the same statement or transaction. Only the
- * classes named here write `orders.status` or a ticket's status (order-lifecycle.spec.ts
- * checks the SQL).
+ * classes named here write `orders.status` or a ticket's status, and docs/order-lifecycle.md
+ * draws this table as its state diagram (order-lifecycle.spec.ts checks both).
  * Waitlist entries follow their offer's order: offered → `fulfilled` when it is paid,
  * → `expired` when it is released, in the same statement.
  */
