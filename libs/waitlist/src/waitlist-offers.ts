@@ -37,8 +37,11 @@ export class WaitlistOffers implements FreedTicketOffers {
   async offer(manager: EntityManager, tickets: FreedTicket[]): Promise<Set<string>> {
     const offered = new Set<string>();
     const byType = new Map<string, string[]>();
-    for (const ticket of tickets)
-      byType.set(ticket.ticketTypeId, [...(byType.get(ticket.ticketTypeId) ?? []), ticket.id]);
+    for (const ticket of tickets) {
+      const ids = byType.get(ticket.ticketTypeId);
+      if (ids) ids.push(ticket.id);
+      else byType.set(ticket.ticketTypeId, [ticket.id]);
+    }
     for (const [ticketTypeId, ids] of byType) {
       let free = ids;
       const passedOver: string[] = [];
