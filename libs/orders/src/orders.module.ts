@@ -40,14 +40,6 @@ import { OrdersService } from './orders.service';
     OrderViews,
     OrdersService,
   ],
-  exports: [
-    CheckoutLinks,
-    HoldBatcher,
-    HoldExpiryJob,
-    HoldRelease,
-    OrderLifecycle,
-    OrderViews,
-    OrdersService,
-  ],
+  exports: [CheckoutLinks, HoldExpiryJob, HoldRelease, OrderLifecycle, OrderViews, OrdersService],
 })
 export class OrdersModule {}
