@@ -1,7 +1,7 @@
 import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { OrderLifecycle } from '@app/orders';
+import { HoldBatcher } from '@app/orders';
 import { TicketLockService } from '@app/tickets';
 import { type Answer, type BookedOrder, freeInLockStore, orderOf } from '../support/booking-checks';
 import {
@@ -29,7 +29,7 @@ interface Booking {
 }
 
 /**
- * Group commit (OrderLifecycle.hold): holds racing at once share one statement. Each batch
+ * Group commit (HoldBatcher.hold): holds racing at once share one statement. Each batch
  * here mixes successes with every way a hold fails, and each buyer's fate must be their
  * own: a 201 holds exactly its tickets, a failure holds none, and the invariants hold.
  */
@@ -161,8 +161,8 @@ describe('batched holds: one buyer’s failure never fails the batch', () => {
       const earlyBookings = race(early, doomedSale.id, 0, doomedSale);
       const [failingBooking] = race([failing], doomedSale.id, 190, doomedSale);
       // A crowd queues behind the first statements, then they all go.
-      const lifecycle = testApp.app.get(OrderLifecycle);
-      await eventually(() => Promise.resolve(lifecycle.holdsWaiting >= 100), {
+      const holds = testApp.app.get(HoldBatcher);
+      await eventually(() => Promise.resolve(holds.holdsWaiting >= 100), {
         timeoutMs: 60_000,
         what: '100 holds queued',
       });

@@ -1,6 +1,6 @@
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import jsQR from 'jsqr';
-import { MailDeliveryJob, PaymentNotificationMails } from '@app/notifications';
+import { MailDeliveryJob, OrderMailConsumer } from '@app/notifications';
 import { HoldExpiryJob } from '@app/orders';
 import { Outbox, type PaymentNotification } from '@app/outbox';
 import { createEvent, type TestEvent } from '../support/booking';
@@ -67,7 +67,7 @@ describe('email notifications', () => {
   /** The message handed to the consumer again, as the bus does after a crash. */
   function redeliver(row: { id: string; payload: PaymentNotification; at: Date }) {
     return testApp.app
-      .get(PaymentNotificationMails)
+      .get(OrderMailConsumer)
       .handle({ ...row.payload, outboxId: row.id, at: row.at.toISOString() });
   }
 

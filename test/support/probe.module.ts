@@ -1,8 +1,9 @@
 import { Body, Controller, Get, HttpCode, Module, Post } from '@nestjs/common';
 import { IsInt, IsString, Min } from 'class-validator';
 import { DataSource } from 'typeorm';
-import { Public, Roles } from '@app/auth';
+import { Roles } from '@app/auth';
 import { DomainError } from '@app/common';
+import { Public } from '@app/http';
 
 /** Written so that it must never reach a client. */
 export const PROBE_SECRET = 'probe-internal-secret-8f3a';

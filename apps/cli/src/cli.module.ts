@@ -1,18 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AppConfigModule, type Environment } from '@app/config';
-import {
-  AdminCommand,
-  GrantAdminCommand,
-  ListAdminsCommand,
-  RevokeAdminCommand,
-} from './admin.command';
 import { CliDatabaseModule } from './cli-database.module';
-import {
-  GrantStaffCommand,
-  ListStaffCommand,
-  RevokeStaffCommand,
-  StaffCommand,
-} from './staff.command';
+import { ROLE_COMMANDS } from './role-commands';
 import { UserRoles } from './user-roles';
 
 /** The admin CLI (admin and staff roles): same configuration and database as the server, no HTTP. */
@@ -22,17 +11,7 @@ export class CliModule {
     return {
       module: CliModule,
       imports: [AppConfigModule.forRoot(environment), CliDatabaseModule],
-      providers: [
-        UserRoles,
-        AdminCommand,
-        GrantAdminCommand,
-        RevokeAdminCommand,
-        ListAdminsCommand,
-        StaffCommand,
-        GrantStaffCommand,
-        RevokeStaffCommand,
-        ListStaffCommand,
-      ],
+      providers: [UserRoles, ...ROLE_COMMANDS],
     };
   }
 }

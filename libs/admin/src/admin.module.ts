@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AdminStatsController } from './admin-stats.controller';
 import { AdminStatsService } from './admin-stats.service';
-import { AdminStatsController, DashboardController } from './admin.controller';
+import { DashboardController } from './dashboard.controller';
 
 @Module({
   controllers: [AdminStatsController, DashboardController],

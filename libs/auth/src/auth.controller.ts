@@ -16,11 +16,11 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
-import { ApiProblems } from '@app/http';
+import { ApiProblems, Public } from '@app/http';
 import { UsersService } from '@app/users';
 import { LoginDto, RegisterDto, TokenView, UserView } from './auth.dto';
 import { AuthService } from './auth.service';
-import { CurrentUser, Public, type AuthUser } from './auth-user';
+import { CurrentUser, type AuthUser } from './auth-user';
 import { LOGIN_EXAMPLE, REGISTER_EXAMPLE, TOKEN_EXAMPLE, USER_EXAMPLE } from './auth.examples';
 
 @ApiTags('auth')

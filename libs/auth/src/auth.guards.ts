@@ -6,8 +6,9 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
+import { IS_PUBLIC } from '@app/http';
 import { UsersService, type Role } from '@app/users';
-import { IS_PUBLIC, REQUIRED_ROLES, type AuthUser } from './auth-user';
+import { REQUIRED_ROLES, type AuthUser } from './auth-user';
 
 /** Global: every route needs a valid bearer token unless marked @Public(). */
 @Injectable()

@@ -2,7 +2,6 @@ import type { Logger } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
 import type { DataSource } from 'typeorm';
 import type { Environment } from '@app/config';
-import { ScheduledJob } from './interval-job';
 
 export interface BackoffSettings {
   /** Attempts after which a row is left for a human. */
@@ -13,7 +12,7 @@ export interface BackoffSettings {
   maxMs: number;
 }
 
-type BackoffConfig = ConfigService<
+export type BackoffConfig = ConfigService<
   Pick<Environment, 'JOB_MAX_ATTEMPTS' | 'JOB_BACKOFF_BASE_MS' | 'JOB_BACKOFF_MAX_MS'>,
   true
 >;
@@ -123,26 +122,4 @@ export class RowBackoff {
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A ScheduledJob that acts on rows one by one, each with its own RowBackoff. */
-export abstract class RowByRowJob extends ScheduledJob {
-  protected readonly backoff: RowBackoff;
-
-  /** `key` names the job's rows in job_row_attempts. */
-  constructor(
-    name: string,
-    everyMs: number,
-    key: string,
-    protected readonly dataSource: DataSource,
-    config: BackoffConfig,
-  ) {
-    super(name, everyMs);
-    this.backoff = new RowBackoff(dataSource, key, backoffSettings(config), this.logger);
-  }
-
-  /** Rows the job gave up on, left for a human. */
-  needingAttention(): Promise<number> {
-    return this.backoff.needingAttention();
-  }
 }

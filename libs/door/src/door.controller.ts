@@ -19,8 +19,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CurrentUser, Public, Roles, type AuthUser } from '@app/auth';
-import { ApiProblems, type Page } from '@app/http';
+import { CurrentUser, Roles, type AuthUser } from '@app/auth';
+import { ApiProblems, Public, type Page } from '@app/http';
 import { CheckInService } from './check-in.service';
 import {
   CheckInDto,

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
-import { PageQuery } from '@app/http';
+import { PageQuery, PageView } from '@app/http';
 
 export class IssuedTicketView {
   @ApiProperty({ format: 'uuid' })
@@ -62,19 +62,7 @@ export class CheckInView {
 
 export class CheckInListQuery extends PageQuery {}
 
-export class CheckInPage {
-  @ApiProperty({ type: [CheckInView] })
-  items!: CheckInView[];
-
-  @ApiProperty()
-  page!: number;
-
-  @ApiProperty()
-  pageSize!: number;
-
-  @ApiProperty()
-  total!: number;
-}
+export class CheckInPage extends PageView(CheckInView) {}
 
 export class SigningKeyView {
   @ApiProperty({ example: 'q1w2eA', description: 'The key id codes carry' })

@@ -1,14 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AuthUser } from '@app/auth';
+import { SERVER_TIME_ZONE } from '@app/common';
 import { OrdersService } from '@app/orders';
 import { TicketsNotIssuedError } from './door.errors';
 import type { IssuedTicketView } from './door.dto';
 import { renderTicketsPdf, type PrintedTicket } from './ticket-pdf';
 import { TicketSigningKeys } from './ticket-signing-keys';
-
-/** The server's time zone (TZ of the process), which printed start times are shown in. */
-const SERVER_TIME_ZONE = new Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 /** A confirmed order's admission tickets: their codes, and the PDF a buyer prints or shows. */
 @Injectable()

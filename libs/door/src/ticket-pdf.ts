@@ -1,5 +1,6 @@
 import PDFDocument from 'pdfkit';
 import { create as createQrCode } from 'qrcode';
+import { formatWhen } from '@app/common';
 
 export interface PrintedTicket {
   label: string;
@@ -21,24 +22,6 @@ const MARGIN = 24;
 const INK = '#1d1d29';
 const MUTED = '#6b6b80';
 const ACCENT = '#5b3cc4';
-
-/**
- * The start time as the door sees it, in the server's time zone (its TZ; UTC when unset),
- * named on the ticket so nobody has to guess.
- */
-export function formatStartTime(startsAt: Date, timeZone: string): string {
-  const when = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    weekday: 'short',
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).format(startsAt);
-  return `${when} (${timeZone})`;
-}
 
 /** The QR code's dark modules, drawn as vector squares so it stays sharp at any zoom. */
 function drawQrCode(doc: PDFKit.PDFDocument, code: string, x: number, y: number, size: number) {
@@ -88,7 +71,7 @@ function drawTicket(
       .text(value, MARGIN, y + 11, { width: textWidth, height: size * 1.3, ellipsis: true });
   };
   field('Venue', order.event.venue, 92);
-  field('Starts', formatStartTime(order.event.startsAt, timeZone), 126);
+  field('Starts', formatWhen(order.event.startsAt, timeZone), 126);
   field('Ticket', `${ticket.ticketTypeName}  ·  ${ticket.label}`, 160, 14);
   doc.fillColor(MUTED).font('Helvetica').fontSize(7);
   doc.text(`Order ${order.orderId}`, MARGIN, HEIGHT - MARGIN - 8, { width: textWidth });

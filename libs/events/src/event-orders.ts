@@ -1,17 +1,14 @@
 import type { EntityManager } from 'typeorm';
 
 /**
- * What an event's changes do to its orders and waitlist, provided by the orders module
- * (which imports this one, so it cannot be called directly). Both run in the caller's
- * transaction.
+ * What cancelling an event does to its orders and waitlist. The orders module provides it
+ * (it imports this one, so it cannot be called directly); the app binds it where it composes
+ * its modules.
  */
 export abstract class EventOrders {
-  /** The event was set `cancelled` in this transaction: end its holds, owe its refunds. */
+  /**
+   * The event was set `cancelled` in this transaction (`manager`): end its holds, owe its
+   * refunds, close its waitlist.
+   */
   abstract cancelEventOrders(manager: Pick<EntityManager, 'query'>, eventId: string): Promise<void>;
-
-  /** Newly issued tickets go to the waitlist first; returns the ids it took. */
-  abstract offerIssued(
-    manager: Pick<EntityManager, 'query'>,
-    tickets: { id: string; ticketTypeId: string }[],
-  ): Promise<string[]>;
 }

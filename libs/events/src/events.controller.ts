@@ -17,9 +17,9 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Public, Roles } from '@app/auth';
+import { Roles } from '@app/auth';
 import type { FastifyRequest } from 'fastify';
-import { allowLongRequest, ApiProblems, type Page } from '@app/http';
+import { allowLongRequest, ApiProblems, Public, type Page } from '@app/http';
 import {
   CreateEventDto,
   EventListQuery,

@@ -19,7 +19,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { PageQuery } from '@app/http';
+import { PageQuery, PageView } from '@app/http';
 import type { TicketStatus } from '@app/tickets';
 import type { EventStatus } from './event.entity';
 
@@ -226,12 +226,7 @@ export class EventView {
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 }
 
-export class EventPage {
-  @ApiProperty({ type: [EventView] }) items!: EventView[];
-  @ApiProperty() page!: number;
-  @ApiProperty() pageSize!: number;
-  @ApiProperty() total!: number;
-}
+export class EventPage extends PageView(EventView) {}
 
 export class TicketView {
   @ApiProperty({ format: 'uuid' }) id!: string;
@@ -240,9 +235,4 @@ export class TicketView {
   @ApiProperty({ enum: ['available', 'locked', 'sold'] }) status!: TicketStatus;
 }
 
-export class TicketPage {
-  @ApiProperty({ type: [TicketView] }) items!: TicketView[];
-  @ApiProperty() page!: number;
-  @ApiProperty() pageSize!: number;
-  @ApiProperty() total!: number;
-}
+export class TicketPage extends PageView(TicketView) {}

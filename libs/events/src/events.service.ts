@@ -3,7 +3,12 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In, type Repository } from 'typeorm';
 import type { Page } from '@app/http';
 import { Outbox } from '@app/outbox';
-import { TicketInventory, TicketLockService, type TicketCounts } from '@app/tickets';
+import {
+  TicketInventory,
+  TicketLockService,
+  TicketTransactions,
+  type TicketCounts,
+} from '@app/tickets';
 import { EventCatalog } from './event-catalog';
 import { EventOrders } from './event-orders';
 import { Event, TicketType } from './event.entity';
@@ -43,6 +48,7 @@ export class EventsService {
     @InjectRepository(TicketType) private readonly ticketTypes: Repository<TicketType>,
     private readonly inventory: TicketInventory,
     private readonly lock: TicketLockService,
+    private readonly tickets: TicketTransactions,
     private readonly catalog: EventCatalog,
     private readonly eventOrders: EventOrders,
   ) {}
@@ -179,15 +185,16 @@ export class EventsService {
   }
 
   /**
-   * Renames, reprices or resizes a ticket type. Growing issues new tickets; shrinking
-   * deletes free ones (never below sold + locked) and takes them out of the lock store.
+   * Renames, reprices or resizes a ticket type. Growing issues new tickets (offered to the
+   * waitlist first); shrinking deletes free ones (never below sold + locked). The lock store
+   * learns either after the commit.
    */
   async updateTicketType(
     eventId: string,
     ticketTypeId: string,
     input: UpdateTicketTypeDto,
   ): Promise<EventView> {
-    const resized = await this.dataSource.transaction(async (manager) => {
+    await this.tickets.run(async (manager, changes) => {
       // First, as adds do: grows of any type of the event check the cap one after another.
       await this.lockForTicketTypeChange(manager, eventId);
       const type = await manager.findOne(TicketType, {
@@ -199,8 +206,7 @@ export class EventsService {
         const taken = await manager.exists(TicketType, { where: { eventId, name: input.name } });
         if (taken) throw new TicketTypeNameTakenError(input.name);
       }
-      let retired: string[] = [];
-      let grownAfterSerial: number | undefined;
+      let resized = false;
       if (input.quantity !== undefined && input.quantity !== type.quantity) {
         const delta = input.quantity - type.quantity;
         if (delta > 0) {
@@ -210,25 +216,24 @@ export class EventsService {
             `SELECT coalesce(max(serial), 0) AS max FROM tickets WHERE ticket_type_id = $1`,
             [ticketTypeId],
           );
-          grownAfterSerial = Number(max);
+          const grownAfterSerial = Number(max);
           await this.inventory.issue(
             manager,
             ticketTypeId,
             grownAfterSerial + 1,
             grownAfterSerial + delta,
           );
-          // The waitlist is served before the lock store learns the new tickets (it is
-          // given only those still available, below).
+          // The waitlist is served before the lock store learns the new tickets.
           const issued: { id: string }[] = await manager.query(
             `SELECT id FROM tickets WHERE ticket_type_id = $1 AND serial > $2 ORDER BY serial`,
             [ticketTypeId, grownAfterSerial],
           );
-          await this.eventOrders.offerIssued(
-            manager,
-            issued.map((ticket) => ({ id: ticket.id, ticketTypeId })),
-          );
+          await changes.freed([
+            { eventId, tickets: issued.map((ticket) => ({ id: ticket.id, ticketTypeId })) },
+          ]);
         } else {
-          retired = await this.inventory.retire(manager, ticketTypeId, -delta);
+          const retired = await this.inventory.retire(manager, ticketTypeId, -delta);
+          changes.taken([{ eventId, tickets: retired.map((id) => ({ id, ticketTypeId })) }]);
           if (retired.length < -delta) {
             const counts = (await this.inventory.counts([ticketTypeId], manager)).get(
               ticketTypeId,
@@ -236,6 +241,7 @@ export class EventsService {
             throw new QuantityBelowHeldError(counts.locked + counts.sold);
           }
         }
+        resized = true;
       }
       await manager.save(
         Object.assign(type, {
@@ -244,22 +250,8 @@ export class EventsService {
           quantity: input.quantity ?? type.quantity,
         }),
       );
-      if (retired.length > 0 || grownAfterSerial !== undefined)
-        await inventoryChanged(manager, eventId);
-      return { retired, grownAfterSerial };
+      if (resized) await inventoryChanged(manager, eventId);
     });
-    const pool = { eventId, ticketTypeId };
-    if (resized.retired.length > 0) await this.lock.remove(pool, resized.retired);
-    if (resized.grownAfterSerial !== undefined) {
-      const added: { id: string }[] = await this.dataSource.query(
-        `SELECT id FROM tickets WHERE ticket_type_id = $1 AND serial > $2 AND status = 'available'`,
-        [ticketTypeId, resized.grownAfterSerial],
-      );
-      await this.lock.release(
-        pool,
-        added.map((row) => row.id),
-      );
-    }
     this.catalog.forget(eventId);
     return this.warmed(await this.get(eventId));
   }

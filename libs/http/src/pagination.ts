@@ -1,4 +1,5 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import type { Type as Class } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
@@ -28,4 +29,19 @@ export interface Page<T> {
   page: number;
   pageSize: number;
   total: number;
+}
+
+/**
+ * The answer of a paged list of `item`, for the OpenAPI document:
+ * `export class EventPage extends PageView(EventView) {}` (a class per item type, so each
+ * page schema has its own name).
+ */
+export function PageView<T>(item: Class<T>): Class<Page<T>> {
+  class PageOfItems implements Page<T> {
+    @ApiProperty({ type: [item] }) items!: T[];
+    @ApiProperty() page!: number;
+    @ApiProperty() pageSize!: number;
+    @ApiProperty() total!: number;
+  }
+  return PageOfItems;
 }

@@ -23,51 +23,41 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly holds = new Counter({
-    name: 'ticketing_holds_total',
-    help: 'Bookings that held tickets (committed holds)',
-    registers: [this.registry],
-  });
+  readonly holds = this.counter(
+    'ticketing_holds_total',
+    'Bookings that held tickets (committed holds)',
+  );
 
-  readonly soldOutAnswers = new Counter({
-    name: 'ticketing_sold_out_answers_total',
-    help: 'Bookings answered 409 sold out',
-    registers: [this.registry],
-  });
+  readonly soldOutAnswers = this.counter(
+    'ticketing_sold_out_answers_total',
+    'Bookings answered 409 sold out',
+  );
 
-  readonly ticketsSold = new Counter({
-    name: 'ticketing_tickets_sold_total',
-    help: 'Tickets sold (paid orders)',
-    registers: [this.registry],
-  });
+  readonly ticketsSold = this.counter('ticketing_tickets_sold_total', 'Tickets sold (paid orders)');
 
-  readonly releases = new Counter({
-    name: 'ticketing_releases_total',
-    help: 'Orders whose tickets went back on sale, by reason (expired is a hold expiry)',
-    labelNames: ['reason'] as const,
-    registers: [this.registry],
-  });
+  readonly releases = this.counter(
+    'ticketing_releases_total',
+    'Orders whose tickets went back on sale, by reason (expired is a hold expiry)',
+    ['reason'],
+  );
 
-  readonly webhookEvents = new Counter({
-    name: 'ticketing_webhook_events_total',
-    help: 'Payment provider webhook events by type and outcome',
-    labelNames: ['type', 'outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly webhookEvents = this.counter(
+    'ticketing_webhook_events_total',
+    'Payment provider webhook events by type and outcome',
+    ['type', 'outcome'],
+  );
 
-  readonly emailsSent = new Counter({
-    name: 'ticketing_emails_sent_total',
-    help: 'Buyer emails accepted by the mail server (or, with no SMTP_URL, logged), by kind',
-    labelNames: ['kind'] as const,
-    registers: [this.registry],
-  });
+  readonly emailsSent = this.counter(
+    'ticketing_emails_sent_total',
+    'Buyer emails accepted by the mail server (or, with no SMTP_URL, logged), by kind',
+    ['kind'],
+  );
 
-  readonly emailFailures = new Counter({
-    name: 'ticketing_email_failures_total',
-    help: 'Failed attempts to send a buyer email: unavailable (server unreachable, retried) or refused (counted against the mail; given up ones in ticketing_job_rows_needing_attention{job="mail_delivery"})',
-    labelNames: ['reason'] as const,
-    registers: [this.registry],
-  });
+  readonly emailFailures = this.counter(
+    'ticketing_email_failures_total',
+    'Failed attempts to send a buyer email: unavailable (server unreachable, retried) or refused (counted against the mail; given up ones in ticketing_job_rows_needing_attention{job="mail_delivery"})',
+    ['reason'],
+  );
 
   readonly socketClients = new Gauge({
     name: 'ticketing_socket_clients',
@@ -121,6 +111,10 @@ export class Metrics {
         this.set((await outbox()).lag);
       },
     });
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []) {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
   /** `route` is the route's template (undefined when no route matched). */

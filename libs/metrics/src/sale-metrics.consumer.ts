@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { MessageBus, type MessageOf } from '@app/outbox';
+import { MessageBus, METRICS_CONSUMER_GROUP, type MessageOf } from '@app/outbox';
 import { Metrics } from './metrics';
 
 const REASONS = new Set(['expired', 'cancelled', 'failed', 'refunded']);
@@ -18,7 +18,9 @@ export class SaleMetricsConsumer implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.bus.consume('ticket_availability', 'metrics', (message) => this.count(message));
+    this.bus.consume('ticket_availability', METRICS_CONSUMER_GROUP, (message) =>
+      this.count(message),
+    );
   }
 
   private count(message: MessageOf<'ticket_availability'>): Promise<void> {

@@ -1,4 +1,5 @@
-import { escapeHtml, formatAmount } from './mail-format';
+import { escapeHtml } from '@app/common';
+import { formatAmount } from './format-amount';
 import {
   eventCancelledMail,
   orderConfirmedMail,

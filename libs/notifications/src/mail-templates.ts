@@ -1,4 +1,5 @@
-import { escapeHtml as e, formatAmount, formatWhen } from './mail-format';
+import { escapeHtml as e, formatWhen } from '@app/common';
+import { formatAmount } from './format-amount';
 
 /** Everything a buyer's mail may say about an order, read when the mail is sent. */
 export interface OrderMailContext {
@@ -33,19 +34,17 @@ const FONT = "-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif";
 export function orderConfirmedMail(context: OrderMailContext, codes: InlineCode[]): MailContent {
   const { event, order, buyer } = context;
   const subject = `Your tickets for ${event.name}`;
-  const text = [
-    `Hello ${buyer.name},`,
-    '',
-    `Thank you for your order. Your tickets for ${event.name} are attached as a PDF: print them or show them on your phone at the door. Each code admits one person once.`,
-    '',
-    ...eventLines(context),
-    '',
-    ...itemLines(context),
-    `Total paid: ${formatAmount(order.totalAmount, order.currency)}`,
-    '',
-    'The attached calendar file adds the event to your calendar.',
-    ...signature(context),
-  ].join('\n');
+  const text = textBody(
+    context,
+    [
+      `Thank you for your order. Your tickets for ${event.name} are attached as a PDF: print them or show them on your phone at the door. Each code admits one person once.`,
+    ],
+    [
+      `Total paid: ${formatAmount(order.totalAmount, order.currency)}`,
+      '',
+      'The attached calendar file adds the event to your calendar.',
+    ],
+  );
   // Inline blocks, not table cells, so the codes wrap onto more lines on a narrow screen.
   const qrCodes = codes
     .map(
@@ -99,22 +98,12 @@ function releasedMail(
   words: { subject: string; heading: string; said: string; next: string },
 ): MailContent {
   const { subject, heading, said, next } = words;
-  const text = [
-    `Hello ${context.buyer.name},`,
-    '',
-    said,
-    next,
-    '',
-    ...eventLines(context),
-    '',
-    ...itemLines(context),
-    ...signature(context),
-  ].join('\n');
+  const text = textBody(context, [said, next]);
   const html = layout(context, {
     preheader: said,
     heading,
     body: `
-      ${paragraph(`Hello ${e(context.buyer.name)}, ${e(said)}`)}
+      ${greeting(context, said)}
       ${paragraph(next)}
       ${eventCard(context)}
       ${itemsTable(context, 'Not charged')}`,
@@ -123,26 +112,16 @@ function releasedMail(
 }
 
 export function refundedMail(context: OrderMailContext): MailContent {
-  const { event, order, buyer } = context;
+  const { event, order } = context;
   const amount = formatAmount(order.totalAmount, order.currency);
   const subject = `Your refund for ${event.name}`;
   const said = `We have refunded ${amount} to the card you paid with; your bank usually shows it within 5 to 10 business days. The tickets of this order are no longer valid.`;
-  const text = [
-    `Hello ${buyer.name},`,
-    '',
-    said,
-    '',
-    ...eventLines(context),
-    '',
-    ...itemLines(context),
-    `Refunded: ${amount}`,
-    ...signature(context),
-  ].join('\n');
+  const text = textBody(context, [said], [`Refunded: ${amount}`]);
   const html = layout(context, {
     preheader: said,
     heading: 'Your order was refunded',
     body: `
-      ${paragraph(`Hello ${e(buyer.name)}, ${e(said)}`)}
+      ${greeting(context, said)}
       ${eventCard(context)}
       ${itemsTable(context, 'Refunded')}`,
   });
@@ -151,28 +130,18 @@ export function refundedMail(context: OrderMailContext): MailContent {
 
 /** `paid`: the buyer had paid, and the refund is on its way; otherwise their hold ended. */
 export function eventCancelledMail(context: OrderMailContext, paid: boolean): MailContent {
-  const { event, order, buyer } = context;
+  const { event, order } = context;
   const amount = formatAmount(order.totalAmount, order.currency);
   const subject = `${event.name} is cancelled`;
   const said = paid
     ? `We are sorry: ${event.name} has been cancelled. Your refund of ${amount} is on its way to the card you paid with; your bank usually shows it within 5 to 10 business days. You do not need to do anything.`
     : `We are sorry: ${event.name} has been cancelled. The tickets you held were released and no money was taken.`;
-  const text = [
-    `Hello ${buyer.name},`,
-    '',
-    said,
-    '',
-    ...eventLines(context),
-    '',
-    ...itemLines(context),
-    ...(paid ? [`To be refunded: ${amount}`] : []),
-    ...signature(context),
-  ].join('\n');
+  const text = textBody(context, [said], paid ? [`To be refunded: ${amount}`] : []);
   const html = layout(context, {
     preheader: said,
     heading: 'This event is cancelled',
     body: `
-      ${paragraph(`Hello ${e(buyer.name)}, ${e(said)}`)}
+      ${greeting(context, said)}
       ${eventCard(context)}
       ${itemsTable(context, paid ? 'To be refunded' : 'Not charged')}`,
   });
@@ -183,28 +152,20 @@ export function waitlistOfferMail(
   context: OrderMailContext,
   offer: { checkoutUrl: string; expiresAt: Date },
 ): MailContent {
-  const { event, order, buyer } = context;
+  const { event, order } = context;
   const deadline = formatWhen(offer.expiresAt, context.timeZone);
   const subject = `Tickets for ${event.name} are waiting for you`;
   const said = `Good news: tickets you were waiting for are free, and we are holding them for you until ${deadline}. After that they go to the next person in line.`;
-  const text = [
-    `Hello ${buyer.name},`,
-    '',
-    said,
-    '',
-    `Pay here: ${offer.checkoutUrl}`,
-    '',
-    ...eventLines(context),
-    '',
-    ...itemLines(context),
-    `Total: ${formatAmount(order.totalAmount, order.currency)}`,
-    ...signature(context),
-  ].join('\n');
+  const text = textBody(
+    context,
+    [said, '', `Pay here: ${offer.checkoutUrl}`],
+    [`Total: ${formatAmount(order.totalAmount, order.currency)}`],
+  );
   const html = layout(context, {
     preheader: said,
     heading: 'Your tickets are waiting',
     body: `
-      ${paragraph(`Hello ${e(buyer.name)}, ${e(said)}`)}
+      ${greeting(context, said)}
       <table role="presentation" cellpadding="0" cellspacing="0" style="margin:24px 0;">
         <tr><td style="border-radius:8px;background:${ACCENT};">
           <a href="${e(offer.checkoutUrl)}" style="display:inline-block;padding:14px 28px;font:600 16px ${FONT};color:#ffffff;text-decoration:none;">Pay for my tickets</a>
@@ -215,6 +176,29 @@ export function waitlistOfferMail(
       ${note(`The offer ends ${e(deadline)}. If the button does not work, paste this link into your browser: ${e(offer.checkoutUrl)}`)}`,
   });
   return { subject, text, html };
+}
+
+/**
+ * The plain-text body every mail shares: the greeting, what happened (`opening`), the event,
+ * the order's tickets, what the mail adds about them (`closing`), the signature.
+ */
+function textBody(context: OrderMailContext, opening: string[], closing: string[] = []): string {
+  return [
+    `Hello ${context.buyer.name},`,
+    '',
+    ...opening,
+    '',
+    ...eventLines(context),
+    '',
+    ...itemLines(context),
+    ...closing,
+    ...signature(context),
+  ].join('\n');
+}
+
+/** The HTML body's first paragraph: the greeting and what happened. */
+function greeting({ buyer }: OrderMailContext, said: string): string {
+  return paragraph(`Hello ${e(buyer.name)}, ${e(said)}`);
 }
 
 function eventLines({ event, timeZone }: OrderMailContext): string[] {

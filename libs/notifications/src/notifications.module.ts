@@ -7,8 +7,8 @@ import { OrdersModule } from '@app/orders';
 import { OutboxModule } from '@app/outbox';
 import { MailDeliveryJob } from './mail-delivery.job';
 import { LocalMailTransport, MailTransport, SmtpMailTransport } from './mail-transport';
+import { OrderMailConsumer } from './order-mail.consumer';
 import { OrderMails } from './order-mails';
-import { PaymentNotificationMails } from './payment-notification-mails';
 import { SentNotifications } from './sent-notifications';
 
 /** SMTP_URL: the mail server; unset: the log, plus `.eml` files in embedded mode. */
@@ -27,8 +27,8 @@ export function createMailTransport(config: ConfigService<Environment, true>): M
   providers: [
     { provide: MailTransport, inject: [ConfigService], useFactory: createMailTransport },
     MailDeliveryJob,
+    OrderMailConsumer,
     OrderMails,
-    PaymentNotificationMails,
     SentNotifications,
   ],
   exports: [MailDeliveryJob, SentNotifications],

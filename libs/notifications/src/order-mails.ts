@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { toBuffer as qrCodePng } from 'qrcode';
 import { DataSource } from 'typeorm';
+import { SERVER_TIME_ZONE } from '@app/common';
 import type { Environment } from '@app/config';
 import { ETicketsService } from '@app/door';
 import { CheckoutLinks } from '@app/orders';
@@ -18,9 +19,6 @@ import {
   type OrderMailContext,
 } from './mail-templates';
 import type { OrderMailKind } from './order-mail-kind';
-
-/** The server's time zone (its TZ; UTC when unset), which times in mails are shown in. */
-const SERVER_TIME_ZONE = new Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 /** The event has no end time in the catalogue; calendars get a block this long. */
 const CALENDAR_DURATION_MINUTES = 180;

@@ -15,9 +15,9 @@ import {
   TicketsUnavailableError,
   type TicketPool,
 } from '@app/tickets';
+import { HoldBatcher, type HoldResult } from './hold-batcher';
 import { IdempotentBookings, violates, type BookingRequest } from './idempotent-bookings';
 import type { Order } from './order.entity';
-import { OrderLifecycle, type HoldResult } from './order-lifecycle';
 import type { OrderView } from './orders.dto';
 import {
   AlreadyHoldingError,
@@ -50,7 +50,7 @@ class ClaimOutdated extends Error {
  * 3. One statement confirms the claimed ids by primary key with a conditional update
  *    (`status = 'available'`), then inserts the order — only if the event is still on sale
  *    and the buyer holds no other pending order for it — with its items and an outbox row;
- *    concurrent holds share that statement and its commit (OrderLifecycle.hold). Constraints
+ *    concurrent holds share that statement and its commit (HoldBatcher). Constraints
  *    make one pending order per buyer and event, and one order per idempotency key.
  * 4. Whatever fails after the claim gives the claimed ids that are still free back; ids
  *    PostgreSQL says are taken (a stale lock store) are dropped and a quantity is claimed
@@ -65,7 +65,7 @@ export class BookingService {
   constructor(
     private readonly catalog: EventCatalog,
     private readonly idempotency: IdempotentBookings,
-    private readonly lifecycle: OrderLifecycle,
+    private readonly holds: HoldBatcher,
     private readonly lock: TicketLockService,
     private readonly inventory: TicketInventory,
     private readonly views: OrderViews,
@@ -135,7 +135,7 @@ export class BookingService {
     }
   }
 
-  /** Confirms the claimed ids in PostgreSQL and records the order (OrderLifecycle.hold). */
+  /** Confirms the claimed ids in PostgreSQL and records the order (HoldBatcher.hold). */
   private async hold(
     event: BookableEvent,
     request: BookingRequest,
@@ -148,7 +148,7 @@ export class BookingService {
     const expiresAt = new Date(Date.now() + this.holdSeconds * 1000);
     let result: HoldResult;
     try {
-      result = await this.lifecycle.hold({
+      result = await this.holds.hold({
         orderId,
         expiresAt,
         ticketIds,

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { ScheduledJob } from '@app/common';
-import { HoldRelease } from './hold-release';
+import { IntervalJob } from '@app/common';
+import { TicketTransactions } from '@app/tickets';
 import { OrderLifecycle } from './order-lifecycle';
 
 const EVERY_MS = 1_000;
@@ -14,11 +13,10 @@ const BATCH = 500;
  * its keys or a process died mid-booking.
  */
 @Injectable()
-export class HoldExpiryJob extends ScheduledJob {
+export class HoldExpiryJob extends IntervalJob {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly lifecycle: OrderLifecycle,
-    private readonly holds: HoldRelease,
+    private readonly tickets: TicketTransactions,
   ) {
     super('Hold expiry', EVERY_MS);
   }
@@ -27,18 +25,19 @@ export class HoldExpiryJob extends ScheduledJob {
   async run(): Promise<number> {
     let expired = 0;
     for (;;) {
-      const released = await this.dataSource.transaction(async (manager) => {
+      const released = await this.tickets.run(async (manager, changes) => {
         const overdue: { id: string }[] = await manager.query(
           `SELECT id FROM orders WHERE status = 'pending' AND expires_at <= now()
            ORDER BY expires_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
         );
-        return this.lifecycle.releasePending(
-          manager,
-          overdue.map((order) => order.id),
-          'expired',
+        return changes.freed(
+          await this.lifecycle.releasePending(
+            manager,
+            overdue.map((order) => order.id),
+            'expired',
+          ),
         );
       });
-      await this.holds.returnToLockStore(released);
       expired += released.length;
       if (released.length < BATCH) break;
     }

@@ -3,7 +3,6 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { TicketsUnavailableError } from '@app/tickets';
 import type { Order } from './order.entity';
-import { OrderLifecycle } from './order-lifecycle';
 import type { OrderView } from './orders.dto';
 import { AlreadyHoldingError, IdempotencyKeyReusedError } from './orders.errors';
 import { OrderViews } from './order-views';
@@ -24,7 +23,6 @@ const IDEMPOTENCY_WINDOW = `interval '24 hours'`;
 export class IdempotentBookings {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly lifecycle: OrderLifecycle,
     private readonly views: OrderViews,
   ) {}
 
@@ -71,12 +69,21 @@ export class IdempotentBookings {
       [userId, key],
     );
     if (!previous) {
-      await this.lifecycle.unbindIdempotencyKey(userId, key, IDEMPOTENCY_WINDOW);
+      await this.unbind(userId, key);
       return undefined;
     }
     if (previous.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
     const [view] = await this.views.of([previous]);
     return view;
+  }
+
+  /** A key older than the window may be used again: unbind it from its old order. */
+  private async unbind(userId: string, key: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE orders SET idempotency_key = NULL, request_hash = NULL
+       WHERE user_id = $1 AND idempotency_key = $2 AND created_at <= now() - ${IDEMPOTENCY_WINDOW}`,
+      [userId, key],
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 export * from './booking-fast-path';
 export * from './booking.service';
 export * from './checkout-links';
+export * from './hold-batcher';
 export * from './hold-expiry.job';
 export * from './hold-release';
 export * from './order.entity';

@@ -13,7 +13,7 @@ import {
   ValidateBy,
   ValidateIf,
 } from 'class-validator';
-import { PageQuery } from '@app/http';
+import { PageQuery, PageView } from '@app/http';
 import { ORDER_STATUSES, type OrderStatus } from './order.entity';
 
 /** The most tickets one booking may ask for (an event's own maximum may be lower). */
@@ -95,9 +95,4 @@ export class BookingView {
   @ApiProperty({ description: 'Open in a browser to pay' }) checkoutUrl!: string;
 }
 
-export class OrderPage {
-  @ApiProperty({ type: [OrderView] }) items!: OrderView[];
-  @ApiProperty() page!: number;
-  @ApiProperty() pageSize!: number;
-  @ApiProperty() total!: number;
-}
+export class OrderPage extends PageView(OrderView) {}

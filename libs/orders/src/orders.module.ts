@@ -8,6 +8,7 @@ import { BookingFastPath } from './booking-fast-path';
 import { BookingService } from './booking.service';
 import { CancelOrderService } from './cancel-order.service';
 import { CheckoutLinks } from './checkout-links';
+import { HoldBatcher } from './hold-batcher';
 import { HoldExpiryJob } from './hold-expiry.job';
 import { HoldRelease } from './hold-release';
 import { IdempotentBookings } from './idempotent-bookings';
@@ -31,6 +32,7 @@ import { OrdersService } from './orders.service';
     BookingService,
     CancelOrderService,
     CheckoutLinks,
+    HoldBatcher,
     HoldExpiryJob,
     HoldRelease,
     IdempotentBookings,

@@ -3,11 +3,10 @@ import { ConfigService } from '@nestjs/config';
 import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
 import type { Environment } from '@app/config';
-import { TicketsModule } from '@app/tickets';
 import { ConsumedMessages } from './consumed-messages';
 import { InProcessMessageBus } from './in-process-bus';
 import { MessageBus } from './message-bus';
-import { OutboxRelay } from './outbox-relay';
+import { OutboxRelayJob } from './outbox-relay.job';
 import { RedisStreamBus } from './redis-stream-bus';
 
 /** Redis Streams with REDIS_URL; otherwise the in-process bus (one instance only). */
@@ -28,7 +27,6 @@ export function createMessageBus(
 }
 
 @Module({
-  imports: [TicketsModule],
   providers: [
     {
       provide: MessageBus,
@@ -36,8 +34,8 @@ export function createMessageBus(
       useFactory: createMessageBus,
     },
     ConsumedMessages,
-    OutboxRelay,
+    OutboxRelayJob,
   ],
-  exports: [MessageBus, ConsumedMessages, OutboxRelay],
+  exports: [MessageBus, ConsumedMessages, OutboxRelayJob],
 })
 export class OutboxModule {}

@@ -9,6 +9,8 @@ import type { OutboxTopic, PublishedMessage } from './outbox-message';
 
 const READ_COUNT = 200;
 const BLOCK_MS = 1000;
+/** A read takes up to READ_COUNT entries, waiting up to BLOCK_MS for the first one. */
+const BLOCKING_READ = ['COUNT', READ_COUNT, 'BLOCK', BLOCK_MS] as const;
 const RETRY_AFTER_ERROR_MS = 500;
 /** A consumer name with nothing pending, silent this long, belonged to a stopped instance. */
 const FORGET_CONSUMER_AFTER_MS = 3_600_000;
@@ -35,7 +37,7 @@ export class RedisStreamBus extends MessageBus implements OnApplicationBootstrap
   private readonly consumerName = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private readonly registrations: { topic: OutboxTopic; group: string; handler: AnyHandler }[] = [];
   private readonly followings: { topic: OutboxTopic; handler: AnyHandler }[] = [];
-  private readonly consumers: (StreamConsumer | StreamFollower)[] = [];
+  private readonly consumers: StreamReader[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -116,19 +118,20 @@ export class RedisStreamBus extends MessageBus implements OnApplicationBootstrap
   }
 }
 
-class StreamConsumer {
-  private stopped = false;
+/**
+ * Reads one stream on a connection of its own until stopped: `read()` again and again, and
+ * after a failure (Redis away, the stream gone) `failed()` resets what must be read anew,
+ * then a pause before the next try.
+ */
+abstract class StreamReader {
+  protected stopped = false;
   private inHand?: Promise<void>;
-  private lastReclaimAt = 0;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly topic: OutboxTopic,
-    private readonly group: string,
-    private readonly name: string,
+    protected readonly redis: Redis,
+    protected readonly topic: OutboxTopic,
     private readonly handler: AnyHandler,
-    private readonly claimIdleMs: number,
-    private readonly logger: Logger,
+    protected readonly logger: Logger,
   ) {}
 
   start(): void {
@@ -146,36 +149,70 @@ class StreamConsumer {
     await this.inHand?.catch(() => undefined);
   }
 
+  /** One blocking read and the handling of what it returned. */
+  protected abstract read(): Promise<void>;
+
+  /** After a failed read: log it, and forget what must be read anew. */
+  protected abstract failed(error: unknown): void;
+
+  /** Hands a message to the handler; stop() waits for it. */
+  protected handle(message: PublishedMessage): Promise<void> {
+    this.inHand = this.handler(message);
+    return this.inHand;
+  }
+
   private async run(): Promise<void> {
-    let groupReady = false;
     while (!this.stopped) {
       try {
-        if (!groupReady) groupReady = await this.ensureGroup();
-        if (Date.now() - this.lastReclaimAt >= Math.min(this.claimIdleMs, 5000)) {
-          this.lastReclaimAt = Date.now();
-          await this.reclaim();
-        }
-        const reply = (await this.redis.xreadgroup(
-          'GROUP',
-          this.group,
-          this.name,
-          'COUNT',
-          READ_COUNT,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          this.topic,
-          '>',
-        )) as [string, StreamEntry[]][] | null;
-        for (const [, entries] of reply ?? []) await this.handleAll(entries);
+        await this.read();
       } catch (error) {
         if (this.stopped) break;
-        // The stream or group is gone (Redis flushed or restarted): create it again.
-        if (String(error).includes('NOGROUP')) groupReady = false;
-        this.logger.warn(`Reading ${this.topic} as ${this.group} failed: ${String(error)}`);
+        this.failed(error);
         await delay(RETRY_AFTER_ERROR_MS);
       }
     }
+  }
+}
+
+/** One consumer of a group (XREADGROUP): the group gets every message, one member each. */
+class StreamConsumer extends StreamReader {
+  private groupReady = false;
+  private lastReclaimAt = 0;
+
+  constructor(
+    redis: Redis,
+    topic: OutboxTopic,
+    private readonly group: string,
+    private readonly name: string,
+    handler: AnyHandler,
+    private readonly claimIdleMs: number,
+    logger: Logger,
+  ) {
+    super(redis, topic, handler, logger);
+  }
+
+  protected async read(): Promise<void> {
+    if (!this.groupReady) this.groupReady = await this.ensureGroup();
+    if (Date.now() - this.lastReclaimAt >= Math.min(this.claimIdleMs, 5000)) {
+      this.lastReclaimAt = Date.now();
+      await this.reclaim();
+    }
+    const reply = (await this.redis.xreadgroup(
+      'GROUP',
+      this.group,
+      this.name,
+      ...BLOCKING_READ,
+      'STREAMS',
+      this.topic,
+      '>',
+    )) as [string, StreamEntry[]][] | null;
+    for (const [, entries] of reply ?? []) await this.handleAll(entries);
+  }
+
+  protected failed(error: unknown): void {
+    // The stream or group is gone (Redis flushed or restarted): create it again.
+    if (String(error).includes('NOGROUP')) this.groupReady = false;
+    this.logger.warn(`Reading ${this.topic} as ${this.group} failed: ${String(error)}`);
   }
 
   /** A new group starts at the stream's end: it gets what is published from now on. */
@@ -194,8 +231,7 @@ class StreamConsumer {
       const message = fieldsToMessage(fields);
       if (message) {
         try {
-          this.inHand = this.handler(message);
-          await this.inHand;
+          await this.handle(message);
         } catch (error) {
           // Left pending: claimed again after claimIdleMs, here or by another instance.
           this.logger.error(
@@ -242,62 +278,30 @@ class StreamConsumer {
 }
 
 /** Reads a stream from its end on, with XREAD (no group): every instance sees every message. */
-class StreamFollower {
-  private stopped = false;
-  private inHand?: Promise<void>;
+class StreamFollower extends StreamReader {
+  private lastId?: string;
 
-  constructor(
-    private readonly redis: Redis,
-    private readonly topic: OutboxTopic,
-    private readonly handler: AnyHandler,
-    private readonly logger: Logger,
-  ) {}
-
-  start(): void {
-    void this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.redis.disconnect();
-    await this.inHand?.catch(() => undefined);
-  }
-
-  private async run(): Promise<void> {
-    let lastId: string | undefined;
-    while (!this.stopped) {
-      try {
-        // From the newest entry on (after a Redis restart, from the start of the new stream).
-        lastId ??= (await this.redis.xrevrange(this.topic, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
-        const reply = await this.redis.xread(
-          'COUNT',
-          READ_COUNT,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          this.topic,
-          lastId,
+  protected async read(): Promise<void> {
+    // From the newest entry on (after a Redis restart, from the start of the new stream).
+    this.lastId ??= (await this.redis.xrevrange(this.topic, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+    const reply = await this.redis.xread(...BLOCKING_READ, 'STREAMS', this.topic, this.lastId);
+    for (const [, entries] of reply ?? []) {
+      for (const [id, fields] of entries) {
+        this.lastId = id;
+        const message = fieldsToMessage(fields);
+        if (!message || this.stopped) continue;
+        await this.handle(message).catch((error: unknown) =>
+          this.logger.error(
+            `Follower of ${this.topic} failed on ${message.outboxId}: ${String(error)}`,
+          ),
         );
-        for (const [, entries] of reply ?? []) {
-          for (const [id, fields] of entries) {
-            lastId = id;
-            const message = fieldsToMessage(fields);
-            if (!message || this.stopped) continue;
-            this.inHand = this.handler(message);
-            await this.inHand.catch((error: unknown) =>
-              this.logger.error(
-                `Follower of ${this.topic} failed on ${message.outboxId}: ${String(error)}`,
-              ),
-            );
-          }
-        }
-      } catch (error) {
-        if (this.stopped) break;
-        lastId = undefined;
-        this.logger.warn(`Following ${this.topic} failed: ${String(error)}`);
-        await delay(RETRY_AFTER_ERROR_MS);
       }
     }
+  }
+
+  protected failed(error: unknown): void {
+    this.lastId = undefined;
+    this.logger.warn(`Following ${this.topic} failed: ${String(error)}`);
   }
 }
 

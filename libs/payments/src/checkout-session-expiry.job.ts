@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { RowByRowJob } from '@app/common';
 import type { Environment } from '@app/config';
-import { OrderLifecycle } from '@app/orders';
+import { CheckoutSessions } from './checkout-sessions';
 import { PaymentProvider } from './payment-provider';
 import { isProviderAway } from './payments.errors';
 
@@ -24,7 +24,7 @@ export class CheckoutSessionExpiryJob extends RowByRowJob {
   constructor(
     dataSource: DataSource,
     private readonly provider: PaymentProvider,
-    private readonly lifecycle: OrderLifecycle,
+    private readonly sessions: CheckoutSessions,
     config: ConfigService<Environment, true>,
   ) {
     super('Checkout session expiry', EVERY_MS, 'checkout_session_expiry', dataSource, config);
@@ -46,7 +46,7 @@ export class CheckoutSessionExpiryJob extends RowByRowJob {
         // A payment raced the expiry: its webhook decides whether the order is confirmed.
         if (expiry === 'not_open')
           this.logger.log(`Checkout session of order ${orderId} had already completed or expired`);
-        await this.lifecycle.closeSession(this.dataSource, orderId, sessionId);
+        await this.sessions.close(this.dataSource, orderId, sessionId);
       },
       isProviderAway,
     );

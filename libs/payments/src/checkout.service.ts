@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import type { Environment } from '@app/config';
-import { CheckoutLinks, OrderLifecycle, type OrderStatus } from '@app/orders';
+import { CheckoutLinks, type OrderStatus } from '@app/orders';
+import { CheckoutSessions } from './checkout-sessions';
 import {
   PaymentProvider,
   type CheckoutLineItem,
@@ -39,7 +40,7 @@ export class CheckoutService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly links: CheckoutLinks,
-    private readonly lifecycle: OrderLifecycle,
+    private readonly sessions: CheckoutSessions,
     private readonly provider: PaymentProvider,
     config: ConfigService<Environment, true>,
   ) {
@@ -95,7 +96,7 @@ export class CheckoutService {
 
   /** Keeps the first session stored for the order; every follow of the link gets that one. */
   private async store(orderId: string, session: CheckoutSession): Promise<string> {
-    const current = await this.lifecycle.storeSession(orderId, session);
+    const current = await this.sessions.store(orderId, session);
     // The hold ended while the session was created: CheckoutSessionExpiryJob expires it.
     if (current.status !== 'pending') throw new HoldEndedError();
     return current.checkoutSessionUrl;

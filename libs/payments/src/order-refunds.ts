@@ -2,14 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import type { Environment } from '@app/config';
-import { HoldRelease, OrderLifecycle, PaidOrderRefund, type Order } from '@app/orders';
+import { OrderLifecycle, type Order, type PaidOrderRefund } from '@app/orders';
+import { TicketTransactions } from '@app/tickets';
 import { PaymentProvider } from './payment-provider';
 import { RefundWindowClosedError } from './payments.errors';
 
 /**
  * Refunds: a paid order's money goes back through the provider, then the order becomes
  * `refunded` and its tickets are sold again — once, whether the buyer's cancel, the refund
- * job or Stripe's `charge.refunded` event gets there first.
+ * job or Stripe's `charge.refunded` event gets there first. The orders module's cancel route
+ * reaches it as PaidOrderRefund (bound where the app composes its modules).
  */
 @Injectable()
 export class OrderRefunds implements PaidOrderRefund {
@@ -19,7 +21,7 @@ export class OrderRefunds implements PaidOrderRefund {
     private readonly dataSource: DataSource,
     private readonly provider: PaymentProvider,
     private readonly lifecycle: OrderLifecycle,
-    private readonly holds: HoldRelease,
+    private readonly tickets: TicketTransactions,
     config: ConfigService<Environment, true>,
   ) {
     this.cutoffMs = config.get('REFUND_CUTOFF_HOURS', { infer: true }) * 3600_000;
@@ -29,10 +31,9 @@ export class OrderRefunds implements PaidOrderRefund {
   async refund(orderId: string, paymentIntentId: string): Promise<void> {
     // One key per order: however often this runs, the provider refunds the order once.
     await this.provider.refund({ orderId, paymentIntentId, idempotencyKey: `refund-${orderId}` });
-    const released = await this.dataSource.transaction((manager) =>
-      this.lifecycle.markRefunded(manager, orderId),
+    await this.tickets.run(async (manager, changes) =>
+      changes.freed(await this.lifecycle.markRefunded(manager, orderId)),
     );
-    await this.holds.returnToLockStore(released);
   }
 
   /** The buyer cancels a confirmed order: refunded only while the event is far enough away. */

@@ -1,3 +1,5 @@
+import { escapeHtml } from '@app/common';
+
 /** The few HTML pages payments serve to a buyer's browser. Every value is escaped. */
 
 export interface SimulatorPageModel {
@@ -47,18 +49,6 @@ export function renderReturnPage(outcome: ReturnOutcome, orderId: string | undef
         'Payment cancelled',
         `<h1>Payment cancelled</h1><p>Nothing was charged${order}. Your tickets stay held until the hold ends: follow the checkout link again to pay.</p>`,
       );
-}
-
-const HTML_ENTITIES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => HTML_ENTITIES[char]);
 }
 
 /** Minor units as the currency writes them: 2500 usd is $25.00, 2500 jpy is ¥2,500. */

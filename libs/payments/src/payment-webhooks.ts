@@ -1,24 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import Stripe from 'stripe';
-import { DataSource, type EntityManager } from 'typeorm';
-import { HoldRelease, OrderLifecycle, type ReleasedOrder } from '@app/orders';
-import { groupByPool, TicketLockService } from '@app/tickets';
-import { OrderRefunds } from './order-refunds';
+import type { EntityManager } from 'typeorm';
+import { OrderLifecycle } from '@app/orders';
+import { TicketTransactions, type TicketChanges } from '@app/tickets';
+import { CheckoutSessions } from './checkout-sessions';
 import { paymentFactOf, type PaymentFact } from './payment-events';
 import { InvalidWebhookSignatureError } from './payments.errors';
 import { WebhookSecret } from './webhook-secret';
 
 /** Stripe's own default: a signature older than this is refused (replayed requests). */
 const SIGNATURE_TOLERANCE_SECONDS = 300;
-
-/** What the lock store must learn once the transaction has committed. */
-interface TicketChanges {
-  /** Tickets that became available again. */
-  freed: ReleasedOrder[];
-  /** Available tickets a late payment took back. */
-  retaken: ReleasedOrder[];
-}
-const NO_CHANGE: TicketChanges = { freed: [], retaken: [] };
 
 export interface WebhookOutcome {
   /** A handled event type, or `other` (acknowledged and ignored). */
@@ -39,12 +30,10 @@ export class PaymentWebhooks {
   private readonly logger = new Logger(PaymentWebhooks.name);
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly secret: WebhookSecret,
     private readonly lifecycle: OrderLifecycle,
-    private readonly holds: HoldRelease,
-    private readonly refunds: OrderRefunds,
-    private readonly lock: TicketLockService,
+    private readonly sessions: CheckoutSessions,
+    private readonly tickets: TicketTransactions,
   ) {}
 
   /**
@@ -58,21 +47,17 @@ export class PaymentWebhooks {
     const event = this.verify(rawBody, signature);
     const fact = paymentFactOf(event);
     if (!fact) return { type: 'other', outcome: 'ignored' };
-    let outcome: WebhookOutcome['outcome'] = 'applied';
-    const changes = await this.dataSource.transaction(async (manager) => {
-      const orderId = await this.orderOf(manager, fact);
-      // Not ours (another integration on the same Stripe account), or already applied.
-      if (!orderId) outcome = 'unknown_order';
-      else if (!(await this.record(manager, event, orderId))) outcome = 'duplicate';
-      else {
-        if (fact.closedSessionId)
-          await this.lifecycle.closeSession(manager, orderId, fact.closedSessionId);
-        return this.apply(manager, fact, orderId);
-      }
-      return NO_CHANGE;
-    });
-    await this.holds.returnToLockStore(changes.freed);
-    await this.removeFromLockStore(changes.retaken);
+    const outcome = await this.tickets.run(
+      async (manager, changes): Promise<WebhookOutcome['outcome']> => {
+        const orderId = await this.orderOf(manager, fact);
+        // Not ours (another integration on the same Stripe account), or already applied.
+        if (!orderId) return 'unknown_order';
+        if (!(await this.record(manager, event, orderId))) return 'duplicate';
+        if (fact.closedSessionId) await this.sessions.close(manager, orderId, fact.closedSessionId);
+        await this.apply(manager, changes, fact, orderId);
+        return 'applied';
+      },
+    );
     return { type: event.type, outcome };
   }
 
@@ -94,39 +79,52 @@ export class PaymentWebhooks {
 
   private async apply(
     manager: EntityManager,
+    changes: TicketChanges,
     fact: PaymentFact,
     orderId: string,
-  ): Promise<TicketChanges> {
+  ): Promise<void> {
     switch (fact.kind) {
       case 'paid':
-        return this.confirm(manager, orderId, fact.paymentIntentId);
+        return this.confirm(manager, changes, orderId, fact.paymentIntentId);
       case 'awaiting_payment':
-        await this.lifecycle.recordPaymentIntent(manager, orderId, fact.paymentIntentId);
-        return NO_CHANGE;
+        return this.recordPaymentIntent(manager, orderId, fact.paymentIntentId);
       case 'failed':
       case 'expired':
-        return {
-          freed: await this.lifecycle.releasePending(manager, [orderId], fact.kind),
-          retaken: [],
-        };
+        await changes.freed(await this.lifecycle.releasePending(manager, [orderId], fact.kind));
+        return;
       case 'refunded':
-        return { freed: await this.lifecycle.markRefunded(manager, orderId), retaken: [] };
+        await changes.freed(await this.lifecycle.markRefunded(manager, orderId));
+        return;
     }
   }
 
   /** Paid: a held order is confirmed; one whose hold ended is confirmed or refunded. */
   private async confirm(
     manager: EntityManager,
+    changes: TicketChanges,
     orderId: string,
     paymentIntentId: string,
-  ): Promise<TicketChanges> {
-    if (await this.lifecycle.confirm(manager, orderId, paymentIntentId)) return NO_CHANGE;
+  ): Promise<void> {
+    if (await this.lifecycle.confirm(manager, orderId, paymentIntentId)) return;
     const late = await this.lifecycle.confirmLate(manager, orderId, paymentIntentId);
     if (late.outcome === 'refund_due')
       this.logger.warn(`Order ${orderId} was paid after its tickets were sold on: refunding`);
-    if (late.outcome !== 'retaken') return NO_CHANGE;
+    if (late.outcome !== 'retaken') return;
     this.logger.log(`Order ${orderId} was paid after its hold ended: its tickets were still free`);
-    return { freed: [], retaken: [late.order] };
+    // Taken back from the public: the lock store must not sell them again.
+    changes.taken([late.order]);
+  }
+
+  /** Kept so that the payment intent's own failure event finds the order. */
+  private async recordPaymentIntent(
+    manager: EntityManager,
+    orderId: string,
+    paymentIntentId: string | null,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE orders SET payment_intent_id = $2 WHERE id = $1 AND payment_intent_id IS NULL`,
+      [orderId, paymentIntentId],
+    );
   }
 
   /** The order the event is about, if it is one of ours. */
@@ -150,12 +148,5 @@ export class PaymentWebhooks {
       [event.id, event.type, orderId],
     );
     return recorded.length > 0;
-  }
-
-  private async removeFromLockStore(orders: ReleasedOrder[]): Promise<void> {
-    const tickets = orders.flatMap((order) =>
-      order.tickets.map((ticket) => ({ ...ticket, eventId: order.eventId })),
-    );
-    for (const { pool, ticketIds } of groupByPool(tickets)) await this.lock.remove(pool, ticketIds);
   }
 }

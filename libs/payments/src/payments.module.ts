@@ -1,10 +1,11 @@
-import { Global, Logger, Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AuthModule, JwtSecret } from '@app/auth';
 import type { Environment } from '@app/config';
-import { OrdersModule, PaidOrderRefund } from '@app/orders';
+import { OrdersModule } from '@app/orders';
 import { TicketsModule } from '@app/tickets';
 import { CheckoutSessionExpiryJob } from './checkout-session-expiry.job';
+import { CheckoutSessions } from './checkout-sessions';
 import { CheckoutController } from './checkout.controller';
 import { CheckoutService } from './checkout.service';
 import { OrderRefunds } from './order-refunds';
@@ -18,11 +19,7 @@ import { StripeProvider } from './stripe-provider';
 import { WebhookController } from './webhook.controller';
 import { WebhookSecret } from './webhook-secret';
 
-/**
- * Global only to provide PaidOrderRefund to the orders module's cancel route: the orders
- * module cannot import this one, which imports it.
- */
-@Global()
+/** Exports OrderRefunds, which the app binds as the orders module's PaidOrderRefund. */
 @Module({
   imports: [AuthModule, OrdersModule, TicketsModule],
   controllers: [CheckoutController, WebhookController, SimulatorController],
@@ -47,12 +44,12 @@ import { WebhookSecret } from './webhook-secret';
     },
     CheckoutService,
     CheckoutSessionExpiryJob,
+    CheckoutSessions,
     OrderRefunds,
     OwedRefundJob,
     PaymentSimulator,
     PaymentWebhooks,
-    { provide: PaidOrderRefund, useExisting: OrderRefunds },
   ],
-  exports: [PaidOrderRefund],
+  exports: [OrderRefunds],
 })
 export class PaymentsModule {}

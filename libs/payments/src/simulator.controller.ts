@@ -1,7 +1,6 @@
 import { Controller, Get, Header, Param, Post, Redirect } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Public } from '@app/auth';
-import { ApiOtherProblems, ApiProblems } from '@app/http';
+import { ApiOtherProblems, ApiProblems, Public } from '@app/http';
 import { PaymentSimulator } from './payment-simulator';
 import { SimulatorSessionParams } from './payments.dto';
 

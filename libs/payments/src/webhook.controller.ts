@@ -1,8 +1,7 @@
 import { Controller, Headers, HttpCode, Post, Req, type RawBodyRequest } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { Public } from '@app/auth';
-import { ApiProblems } from '@app/http';
+import { ApiProblems, Public } from '@app/http';
 import { Metrics } from '@app/metrics';
 import { PaymentWebhooks } from './payment-webhooks';
 import { InvalidWebhookSignatureError } from './payments.errors';

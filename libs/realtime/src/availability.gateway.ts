@@ -41,7 +41,7 @@ function invalid(errors: ValidationError[]): WsException {
 /**
  * Namespace /availability: `subscribe` / `unsubscribe` with `{ eventId }`. A subscription is
  * answered at once with the event's counts (`availability`), then after every change (see
- * AvailabilityBroadcaster). Bad input is answered with an `exception` event, never a crash.
+ * AvailabilityBroadcastConsumer). Bad input is answered with an `exception` event, never a crash.
  * The counts are public; a socket that presents an access token (`auth: { token }`) also
  * gets messages addressed to its user (`waitlist_offer`).
  */

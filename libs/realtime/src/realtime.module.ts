@@ -3,12 +3,12 @@ import { JwtModule } from '@nestjs/jwt';
 import { AuthModule } from '@app/auth';
 import { OutboxModule } from '@app/outbox';
 import { TicketsModule } from '@app/tickets';
-import { AvailabilityBroadcaster } from './availability-broadcaster';
+import { AvailabilityBroadcastConsumer } from './availability-broadcast.consumer';
 import { AvailabilityGateway } from './availability.gateway';
 
 @Module({
   imports: [AuthModule, JwtModule.register({}), OutboxModule, TicketsModule],
-  providers: [AvailabilityGateway, AvailabilityBroadcaster],
+  providers: [AvailabilityGateway, AvailabilityBroadcastConsumer],
   exports: [AvailabilityGateway],
 })
 export class RealtimeModule {}

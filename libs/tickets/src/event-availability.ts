@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { TicketTypeCounts } from '@app/outbox';
+import type { AvailabilityCounts, TicketTypeCounts } from '@app/outbox';
 
 /** An event's current counts per ticket type, and the database time they were read at. */
 export interface EventAvailabilitySnapshot {
@@ -11,11 +11,11 @@ export interface EventAvailabilitySnapshot {
 
 /**
  * Reads events' counts from the counter shards (never from ticket rows), for the outbox relay
- * and the live availability socket. `at` is PostgreSQL's clock when the counts were read, so
+ * (as its AvailabilityCounts) and the live availability socket. `at` is PostgreSQL's clock when the counts were read, so
  * of two snapshots the later one is the newer whichever instance read it.
  */
 @Injectable()
-export class EventAvailability {
+export class EventAvailability implements AvailabilityCounts {
   constructor(private readonly dataSource: DataSource) {}
 
   async ofEvents(

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ScheduledJob } from '@app/common';
+import { IntervalJob } from '@app/common';
 import { TicketLockService } from './lock/ticket-lock.service';
 import { TicketInventory } from './ticket-inventory';
 
@@ -17,7 +17,7 @@ const QUIET_MS = 10_000;
  * claimed id before it is held.
  */
 @Injectable()
-export class InventoryReconcileJob extends ScheduledJob {
+export class InventoryReconcileJob extends IntervalJob {
   constructor(
     private readonly dataSource: DataSource,
     private readonly inventory: TicketInventory,

@@ -9,12 +9,14 @@ import { LATE_ANSWER_MS, RedisTicketLockStore } from './lock/redis-ticket-lock.s
 import { TicketLockService } from './lock/ticket-lock.service';
 import { TicketLockStore } from './lock/ticket-lock.store';
 import { TicketInventory } from './ticket-inventory';
+import { TicketTransactions } from './ticket-transactions';
 
 @Module({
   providers: [
     EventAvailability,
     TicketInventory,
     TicketLockService,
+    TicketTransactions,
     InventoryReconcileJob,
     {
       provide: TicketLockStore,
@@ -32,6 +34,12 @@ import { TicketInventory } from './ticket-inventory';
           : new InProcessTicketLockStore(),
     },
   ],
-  exports: [EventAvailability, TicketInventory, TicketLockService, InventoryReconcileJob],
+  exports: [
+    EventAvailability,
+    TicketInventory,
+    TicketLockService,
+    TicketTransactions,
+    InventoryReconcileJob,
+  ],
 })
 export class TicketsModule {}

@@ -3,4 +3,5 @@ export * from './waitlist.dto';
 export * from './waitlist.errors';
 export * from './waitlist.module';
 export * from './waitlist.service';
-export * from './waitlist-offer.notifier';
+export * from './waitlist-offer.consumer';
+export * from './waitlist-offers';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ScheduledJob } from '@app/common';
+import { IntervalJob } from '@app/common';
 
 const EVERY_MS = 60_000;
 
@@ -11,7 +11,7 @@ const EVERY_MS = 60_000;
  * instance.
  */
 @Injectable()
-export class PastEventWaitlistJob extends ScheduledJob {
+export class PastEventWaitlistJob extends IntervalJob {
   constructor(private readonly dataSource: DataSource) {
     super('Past event waitlists', EVERY_MS);
   }

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsUUID, Max, Min } from 'class-validator';
-import { PageQuery } from '@app/http';
+import { PageQuery, PageView } from '@app/http';
 
 export const WAITLIST_STATUSES = ['waiting', 'offered', 'fulfilled', 'expired', 'left'] as const;
 export type WaitlistStatus = (typeof WAITLIST_STATUSES)[number];
@@ -42,9 +42,4 @@ export class WaitlistEntryView {
   @ApiProperty({ format: 'date-time' }) createdAt!: Date;
 }
 
-export class WaitlistPage {
-  @ApiProperty({ type: [WaitlistEntryView] }) items!: WaitlistEntryView[];
-  @ApiProperty() page!: number;
-  @ApiProperty() pageSize!: number;
-  @ApiProperty() total!: number;
-}
+export class WaitlistPage extends PageView(WaitlistEntryView) {}

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { Page } from '@app/http';
 import { EventNotFoundError, TicketTypeNotFoundError } from '@app/events';
-import { CheckoutLinks, HoldRelease, OrderLifecycle, type ReleasedOrder } from '@app/orders';
-import { TicketInventory } from '@app/tickets';
+import { CheckoutLinks, OrderLifecycle } from '@app/orders';
+import { TicketInventory, TicketTransactions, type TicketChanges } from '@app/tickets';
 import type {
   JoinWaitlistDto,
   WaitlistEntryView,
@@ -48,7 +48,7 @@ const UNIQUE_VIOLATION = '23505';
 
 /**
  * Joining, listing and leaving the waitlist of a sold-out ticket type. Offers themselves
- * are made by the release that frees the tickets (OrderLifecycle.offerToWaitlist).
+ * are made in the transaction that frees the tickets (WaitlistOffers).
  */
 @Injectable()
 export class WaitlistService {
@@ -56,7 +56,7 @@ export class WaitlistService {
     private readonly dataSource: DataSource,
     private readonly inventory: TicketInventory,
     private readonly lifecycle: OrderLifecycle,
-    private readonly holds: HoldRelease,
+    private readonly tickets: TicketTransactions,
     private readonly links: CheckoutLinks,
   ) {}
 
@@ -115,22 +115,22 @@ export class WaitlistService {
    * Leaving twice is fine; a fulfilled or expired entry cannot be left.
    */
   async leave(userId: string, entryId: string): Promise<void> {
-    let released: ReleasedOrder[] | 'changed' = 'changed';
     // The entry may become offered between the read and its lock: then read again, so the
     // offer's order is locked before the entry, as a payment confirming it does.
-    while (released === 'changed') {
-      released = await this.dataSource.transaction((manager) =>
-        this.leaveOnce(manager, userId, entryId),
+    let outcome: 'left' | 'changed';
+    do {
+      outcome = await this.tickets.run((manager, changes) =>
+        this.leaveOnce(manager, changes, userId, entryId),
       );
-    }
-    await this.holds.returnToLockStore(released);
+    } while (outcome === 'changed');
   }
 
   private async leaveOnce(
     manager: EntityManager,
+    changes: TicketChanges,
     userId: string,
     entryId: string,
-  ): Promise<ReleasedOrder[] | 'changed'> {
+  ): Promise<'left' | 'changed'> {
     const [seen]: { status: WaitlistStatus; orderId: string | null }[] = await manager.query(
       `SELECT status, order_id AS "orderId" FROM waitlist_entries WHERE id = $1 AND user_id = $2`,
       [entryId, userId],
@@ -143,15 +143,18 @@ export class WaitlistService {
       [entryId],
     );
     if (entry.status === 'offered' && seen.status !== 'offered') return 'changed';
-    if (entry.status === 'left') return [];
+    if (entry.status === 'left') return 'left';
     if (entry.status !== 'waiting' && entry.status !== 'offered')
       throw new WaitlistEntryClosedError(entry.status);
     await manager.query(
       `UPDATE waitlist_entries SET status = 'left', updated_at = now() WHERE id = $1`,
       [entryId],
     );
-    if (entry.status === 'waiting') return [];
-    return this.lifecycle.releasePending(manager, [entry.orderId!], 'cancelled');
+    if (entry.status === 'offered')
+      await changes.freed(
+        await this.lifecycle.releasePending(manager, [entry.orderId!], 'cancelled'),
+      );
+    return 'left';
   }
 
   private async entries(where: string, params: unknown[]): Promise<WaitlistEntryView[]> {

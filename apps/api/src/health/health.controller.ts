@@ -9,8 +9,7 @@ import {
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
 import { DomainError } from '@app/common';
-import { ApiProblems } from '@app/http';
-import { Public } from '@app/auth';
+import { ApiProblems, Public } from '@app/http';
 
 const CHECK_TIMEOUT_MS = 1000;
 

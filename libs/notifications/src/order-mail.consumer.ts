@@ -1,18 +1,18 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { MessageBus, type MessageOf } from '@app/outbox';
+import { EMAIL_CONSUMER_GROUP, MessageBus, type MessageOf } from '@app/outbox';
 import { MailDeliveryJob } from './mail-delivery.job';
 import { MAIL_KIND_OF } from './order-mail-kind';
 import { SentNotifications } from './sent-notifications';
 
 /**
- * The consumer group `email` on `payment_notifications`: each message claims its mail (once
- * per order and kind, whatever is redelivered) and is acknowledged as soon as the claim
- * commits; the mail goes out right after, outside the handler, so a slow or failing mail
+ * The buyer's mails from `payment_notifications` (group EMAIL_CONSUMER_GROUP): each message
+ * claims its mail (once per order and kind, whatever is redelivered) and is acknowledged as
+ * soon as the claim commits; the mail goes out right after, outside the handler, so a slow or failing mail
  * server never holds up the stream. What is not sent then, MailDeliveryJob retries.
  */
 @Injectable()
-export class PaymentNotificationMails implements OnModuleInit {
-  private readonly logger = new Logger(PaymentNotificationMails.name);
+export class OrderMailConsumer implements OnModuleInit {
+  private readonly logger = new Logger(OrderMailConsumer.name);
 
   constructor(
     private readonly bus: MessageBus,
@@ -21,7 +21,9 @@ export class PaymentNotificationMails implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.bus.consume('payment_notifications', 'email', (message) => this.handle(message));
+    this.bus.consume('payment_notifications', EMAIL_CONSUMER_GROUP, (message) =>
+      this.handle(message),
+    );
   }
 
   async handle(message: MessageOf<'payment_notifications'>): Promise<void> {

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { CheckoutLinks } from '@app/orders';
-import { MessageBus, type MessageOf } from '@app/outbox';
+import { MessageBus, WAITLIST_OFFER_SOCKET_CONSUMER_GROUP, type MessageOf } from '@app/outbox';
 import { AvailabilityGateway } from '@app/realtime';
 
 /** What a user's sockets get when tickets are offered to them (socket event `waitlist_offer`). */
@@ -22,7 +22,7 @@ export interface WaitlistOfferMessage {
  * harmless). An offer already paid, expired or given up is not announced.
  */
 @Injectable()
-export class WaitlistOfferNotifier implements OnModuleInit {
+export class WaitlistOfferConsumer implements OnModuleInit {
   constructor(
     private readonly bus: MessageBus,
     private readonly gateway: AvailabilityGateway,
@@ -31,7 +31,7 @@ export class WaitlistOfferNotifier implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.bus.consume('payment_notifications', 'waitlist-offer-socket', (message) =>
+    this.bus.consume('payment_notifications', WAITLIST_OFFER_SOCKET_CONSUMER_GROUP, (message) =>
       this.notify(message),
     );
   }

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
-import { ScheduledJob } from '@app/common';
+import { IntervalJob } from '@app/common';
 import type { Environment } from '@app/config';
-import { EventAvailability } from '@app/tickets';
+import { AvailabilityCounts } from './availability-counts';
 import { MessageBus, type Publication } from './message-bus';
 import type { OutboxMessage } from './outbox-message';
 
@@ -28,7 +28,7 @@ interface OutboxRow {
  * their event's counts as read here, after the change committed.
  */
 @Injectable()
-export class OutboxRelay extends ScheduledJob {
+export class OutboxRelayJob extends IntervalJob {
   private readonly retentionHours: number;
   private readonly enabled: boolean;
   private lastPruneAt = Date.now();
@@ -36,7 +36,7 @@ export class OutboxRelay extends ScheduledJob {
   constructor(
     private readonly dataSource: DataSource,
     private readonly bus: MessageBus,
-    private readonly availability: EventAvailability,
+    private readonly availability: AvailabilityCounts,
     config: ConfigService<Environment, true>,
   ) {
     super('Outbox relay', EVERY_MS);

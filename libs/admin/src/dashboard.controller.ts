@@ -2,33 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, Get, Header } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiExcludeEndpoint,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
-import { Public, Roles } from '@app/auth';
-import { ApiProblems } from '@app/http';
-import { AdminStatsView } from './admin-stats.dto';
-import { AdminStatsService } from './admin-stats.service';
-
-@ApiTags('admin')
-@Controller('admin')
-export class AdminStatsController {
-  constructor(private readonly stats: AdminStatsService) {}
-
-  @Get('stats')
-  @Roles('admin')
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'Sales figures of every current event, and tickets sold per minute' })
-  @ApiOkResponse({ type: AdminStatsView })
-  @ApiProblems(401, 403)
-  get(): Promise<AdminStatsView> {
-    return this.stats.stats();
-  }
-}
+import { ApiProblems, Public } from '@app/http';
 
 /** The page's files, copied next to the build by `npm run build` (libs/admin/assets). */
 const ASSETS = join(__dirname, '..', 'assets');

@@ -23,8 +23,8 @@ interface EventState {
  * emission is read after the last change and equals the database, whatever the messages said.
  */
 @Injectable()
-export class AvailabilityBroadcaster implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger(AvailabilityBroadcaster.name);
+export class AvailabilityBroadcastConsumer implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(AvailabilityBroadcastConsumer.name);
   private readonly events = new Map<string, EventState>();
 
   constructor(
