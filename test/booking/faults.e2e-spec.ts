@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { HoldRelease } from '@app/orders';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
@@ -209,9 +210,15 @@ describe('booking with a Redis of its own (flushed, failing, stopped)', () => {
     const pool = poolOf(event);
     const [buyer] = await createBuyers(testApp, 1);
     // A booking that claimed in Redis and died before PostgreSQL heard of it.
-    const lost = await testApp.app
+    const claim = await testApp.app
       .get(TicketLockService)
-      .claim(pool, 5, new Date((event as TestEvent & { startsAt: string }).startsAt));
+      .claim(pool, 5, new Date((event as TestEvent & { startsAt: string }).startsAt), {
+        userId: randomUUID(),
+        orderId: randomUUID(),
+        guardTtlMs: 60_000,
+        ratePerMinute: 0,
+      });
+    const lost = 'ticketIds' in claim ? claim.ticketIds : [];
     expect(await freeInLockStore(testApp, pool)).toBe(type.quantity - lost.length);
     expect((await ticketCounts(testApp.dataSource, type.id)).available).toBe(type.quantity);
 

@@ -12,6 +12,7 @@ import {
   type HeldOrder,
 } from '../support/payments-helpers';
 import {
+  book,
   createBuyers,
   createEvent,
   expectInventoryConsistent,
@@ -70,6 +71,47 @@ describe('event cancellation (PATCH /events/{id} { status: cancelled })', () => 
     );
     return rows.map((row) => row.orderId);
   };
+
+  it('a cancellation racing 600 bookings leaves no order of the event pending', async () => {
+    // Rounds, since a lost race needs a hold whose statement began before the cancellation
+    // committed and committed after it looked for pending orders.
+    for (let round = 0; round < 2; round++) {
+      const event = await createEvent(testApp, admin, {
+        ticketTypes: [{ name: 'General Admission', price: 2500, quantity: 1000 }],
+      });
+      const typeId = event.ticketTypes[0].id;
+      const buyers = await createBuyers(testApp, 600);
+      // Sent now (a supertest request starts when it is awaited or then-ed).
+      const bookings = Promise.all(
+        buyers.map((buyer) =>
+          book(testApp, buyer, event.id, { ticketTypeId: typeId, quantity: 1 }).then((a) => a),
+        ),
+      );
+      // Cancelled while the first holds are being committed.
+      await eventually('the first holds', async () => {
+        const [{ count }]: { count: number }[] = await testApp.dataSource.query(
+          `SELECT count(*)::int AS count FROM orders WHERE event_id = $1`,
+          [event.id],
+        );
+        return count >= 50 ? true : undefined;
+      });
+      const [cancelled, answers] = await Promise.all([
+        patchEvent(event.id, { status: 'cancelled' }).then((a) => a),
+        bookings,
+      ]);
+
+      expect(cancelled.status).toBe(200);
+      answers
+        .filter((answer) => answer.status !== 201)
+        .forEach((answer) => expectProblem(answer, 409));
+      const statuses: { status: string }[] = await testApp.dataSource.query(
+        `SELECT DISTINCT status FROM orders WHERE event_id = $1`,
+        [event.id],
+      );
+      expect(statuses.map((row) => row.status)).toEqual(['cancelled']);
+      await expectInventoryConsistent(testApp.dataSource, event.id);
+    }
+  });
 
   it('ends holds, refunds paid orders at Stripe, closes the waitlist and notifies each buyer', async () => {
     const event: TestEvent = await createEvent(testApp, admin, {

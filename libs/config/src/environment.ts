@@ -193,6 +193,18 @@ export class Environment {
   HOLD_SECONDS = 600;
 
   /**
+   * Bookings one buyer may attempt per minute for one event (429 with Retry-After beyond
+   * it); 0 turns the limit off. Counted in the lock store's claim step, so it costs the
+   * booking path no extra round trip.
+   * @category Sales
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100000)
+  BOOKING_RATE_LIMIT = 30;
+
+  /**
    * How long a waitlist offer holds its tickets for the user it is offered to, in minutes.
    * @category Sales
    */

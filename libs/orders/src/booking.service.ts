@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { v7 as uuidv7 } from 'uuid';
 import type { Environment } from '@app/config';
 import {
   EventCatalog,
@@ -13,8 +12,10 @@ import {
   TicketInventory,
   TicketLockService,
   TicketsUnavailableError,
+  type BuyerClaim,
   type TicketPool,
 } from '@app/tickets';
+import { BookingGuard } from './booking-guard';
 import { HoldBatcher, type HoldResult } from './hold-batcher';
 import { IdempotentBookings, violates, type BookingRequest } from './idempotent-bookings';
 import type { Order } from './order.entity';
@@ -46,7 +47,9 @@ class ClaimOutdated extends Error {
  * 1. The event comes from a short-lived cache; its rules (on sale, not started, per-order
  *    maximum, known ticket type) are checked without a query.
  * 2. TicketLockService claims the ticket ids atomically in Redis (or in-process): a sold-out
- *    type is answered there, with no PostgreSQL query.
+ *    type is answered there, with no PostgreSQL query. The same atomic step counts the
+ *    buyer's booking rate and refuses a buyer who holds (or is booking) another order of the
+ *    event before taking any ticket (BookingGuard).
  * 3. One statement confirms the claimed ids by primary key with a conditional update
  *    (`status = 'available'`), then inserts the order — only if the event is still on sale
  *    and the buyer holds no other pending order for it — with its items and an outbox row;
@@ -65,6 +68,7 @@ export class BookingService {
   constructor(
     private readonly catalog: EventCatalog,
     private readonly idempotency: IdempotentBookings,
+    private readonly guard: BookingGuard,
     private readonly holds: HoldBatcher,
     private readonly lock: TicketLockService,
     private readonly inventory: TicketInventory,
@@ -82,10 +86,12 @@ export class BookingService {
     const count = 'ticketIds' in request ? request.ticketIds.length : request.quantity;
     if (count > event.maxTicketsPerOrder) throw new TooManyTicketsError(event.maxTicketsPerOrder);
 
-    return this.idempotency.once(request, (requestHash) =>
-      'ticketIds' in request
-        ? this.bookTickets(event, request, request.ticketIds, requestHash)
-        : this.bookQuantity(event, request, request.ticketTypeId, request.quantity, requestHash),
+    return this.guard.oneAtATime(event.id, request.userId, () =>
+      this.idempotency.once(request, (requestHash) =>
+        'ticketIds' in request
+          ? this.bookTickets(event, request, request.ticketIds, requestHash)
+          : this.bookQuantity(event, request, request.ticketTypeId, request.quantity, requestHash),
+      ),
     );
   }
 
@@ -98,14 +104,21 @@ export class BookingService {
   ): Promise<OrderView> {
     if (!event.ticketTypeIds.has(ticketTypeId)) throw new TicketTypeNotFoundError();
     const pool = { eventId: event.id, ticketTypeId };
+    const buyer = this.guard.newBooking(request.userId);
     for (let attempt = 1; ; attempt++) {
-      const claimed = await this.lock.claim(pool, quantity, event.startsAt);
+      // A claim again after a stale one is the same booking: its rate was counted.
+      const claimant = attempt === 1 ? buyer : { ...buyer, ratePerMinute: 0 };
+      const claimed = await this.guard.claim(event.id, claimant, (as) =>
+        this.lock.claim(pool, quantity, event.startsAt, as),
+      );
       try {
-        return await this.hold(event, request, claimed, requestHash);
+        return await this.hold(event, request, buyer, claimed, requestHash);
       } catch (error) {
         await this.giveBack([{ pool, ticketIds: claimed }], error);
-        if (!(error instanceof ClaimOutdated)) throw error;
-        if (attempt === MAX_CLAIM_ATTEMPTS) throw new BookingContendedError();
+        const retry = error instanceof ClaimOutdated && attempt < MAX_CLAIM_ATTEMPTS;
+        if (retry) continue;
+        await this.guard.bookingFailed(event.id, buyer, error);
+        throw error instanceof ClaimOutdated ? new BookingContendedError() : error;
       }
     }
   }
@@ -122,11 +135,15 @@ export class BookingService {
       throw new UnknownTicketsError(ticketIds.filter((id) => !known.has(id)));
     }
     const claims = groupByPool(found.map((ticket) => ({ ...ticket, eventId: event.id })));
-    await this.lock.claimTickets(claims, event.startsAt);
+    const buyer = this.guard.newBooking(request.userId);
+    await this.guard.claim(event.id, buyer, (as) =>
+      this.lock.claimTickets(claims, event.startsAt, as),
+    );
     try {
-      return await this.hold(event, request, ticketIds, requestHash);
+      return await this.hold(event, request, buyer, ticketIds, requestHash);
     } catch (error) {
       await this.giveBack(claims, error);
+      await this.guard.bookingFailed(event.id, buyer, error);
       if (error instanceof ClaimOutdated) {
         const free = new Set(error.stillFree);
         throw new TicketsUnavailableError(ticketIds.filter((id) => !free.has(id)));
@@ -139,12 +156,10 @@ export class BookingService {
   private async hold(
     event: BookableEvent,
     request: BookingRequest,
+    { orderId }: BuyerClaim,
     ticketIds: string[],
     requestHash: string | null,
   ): Promise<OrderView> {
-    // Time-ordered: the order's rows land on the right-most pages of the indexes keyed by
-    // order id (orders, order_items, tickets.order_id) instead of a random page each.
-    const orderId = uuidv7();
     const expiresAt = new Date(Date.now() + this.holdSeconds * 1000);
     let result: HoldResult;
     try {

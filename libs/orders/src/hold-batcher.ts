@@ -59,8 +59,12 @@ const HOLD_SQL = `WITH holds AS (
      JOIN holds h ON h.n = w.n AND h.event_id = c.event_id
      WHERE c.status = 'available'
    ), bookable AS (
+     -- FOR SHARE waits for a cancellation that has the event row (FOR NO KEY UPDATE) and
+     -- reads its new status when it commits; a cancellation that comes later waits for this
+     -- hold and then finds its order. So no hold of a cancelled event commits unseen.
      SELECT h.n, e.currency FROM holds h JOIN events e ON e.id = h.event_id
      WHERE e.status = 'on_sale' AND e.starts_at > now()
+     FOR SHARE OF e
    ), holding AS (
      -- A pending order committed before this statement; one committed meanwhile makes the
      -- unique index fail the statement, and the batch is retried hold by hold. LATERAL …

@@ -4,6 +4,7 @@ import { AuthModule } from '@app/auth';
 import { EventsModule } from '@app/events';
 import { TicketsModule } from '@app/tickets';
 import { UsersModule } from '@app/users';
+import { BookingGuard } from './booking-guard';
 import { BookingFastPath } from './booking-fast-path';
 import { BookingService } from './booking.service';
 import { CancelOrderService } from './cancel-order.service';
@@ -29,6 +30,7 @@ import { OrdersService } from './orders.service';
   controllers: [OrdersController],
   providers: [
     BookingFastPath,
+    BookingGuard,
     BookingService,
     CancelOrderService,
     CheckoutLinks,

@@ -2,6 +2,7 @@ export * from './event-availability';
 export * from './freed-ticket-offers';
 export * from './inventory-reconcile.job';
 export * from './lock/ticket-lock.service';
+export type { BuyerClaim } from './lock/ticket-lock.store';
 export * from './ticket-inventory';
 export * from './ticket-pool';
 export * from './tickets.errors';

@@ -28,3 +28,11 @@ export class InventoryUnavailableError extends DomainError {
     super('Ticket inventory is briefly unavailable; nothing was held. Try again in a moment.');
   }
 }
+
+export class BookingRateLimitedError extends DomainError {
+  readonly kind = 'rate_limited';
+  readonly code = 'booking.rate_limited';
+  constructor(override readonly retryAfterSeconds: number) {
+    super(`Too many bookings for this event; try again in ${retryAfterSeconds} s.`);
+  }
+}

@@ -1,10 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { poolKey, type TicketPool } from '../ticket-pool';
-import { type ClaimResult, type ClaimTicketsResult, TicketLockStore } from './ticket-lock.store';
+import {
+  type BuyerClaim,
+  type BuyerRefusal,
+  type ClaimResult,
+  type ClaimTicketsResult,
+  RATE_WINDOW_MS,
+  TicketLockStore,
+} from './ticket-lock.store';
 
 interface Pool {
   free: Set<string>;
   lastChangeMs: number;
+}
+
+/** A guard's order id, or a rate window's count, until `expiresAt` (ms). */
+interface Expiring<T> {
+  value: T;
+  expiresAt: number;
 }
 
 /**
@@ -14,8 +27,13 @@ interface Pool {
 export class InProcessTicketLockStore extends TicketLockStore {
   private readonly pools = new Map<string, Pool>();
   private readonly loading = new Map<string, string>();
+  private readonly guards = new Map<string, Expiring<string>>();
+  private readonly rates = new Map<string, Expiring<number>>();
+  private lastSweepMs = 0;
 
-  claim(pool: TicketPool, quantity: number): Promise<ClaimResult> {
+  claim(pool: TicketPool, quantity: number, buyer: BuyerClaim): Promise<ClaimResult> {
+    const refused = this.refuseBuyer(pool.eventId, buyer);
+    if (refused) return Promise.resolve(refused);
     const entry = this.pools.get(poolKey(pool));
     if (!entry) return Promise.resolve({ status: 'not_loaded' });
     if (entry.free.size < quantity) {
@@ -28,10 +46,16 @@ export class InProcessTicketLockStore extends TicketLockStore {
     }
     ticketIds.forEach((id) => entry.free.delete(id));
     entry.lastChangeMs = Date.now();
+    this.setGuard(pool.eventId, buyer);
     return Promise.resolve({ status: 'claimed', ticketIds });
   }
 
-  claimTickets(claims: { pool: TicketPool; ticketIds: string[] }[]): Promise<ClaimTicketsResult> {
+  claimTickets(
+    claims: { pool: TicketPool; ticketIds: string[] }[],
+    buyer: BuyerClaim,
+  ): Promise<ClaimTicketsResult> {
+    const refused = this.refuseBuyer(claims[0].pool.eventId, buyer);
+    if (refused) return Promise.resolve(refused);
     const entries = claims.map((claim) => this.pools.get(poolKey(claim.pool)));
     const missing = entries.findIndex((entry) => !entry);
     if (missing >= 0) return Promise.resolve({ status: 'not_loaded', pool: claims[missing].pool });
@@ -43,7 +67,50 @@ export class InProcessTicketLockStore extends TicketLockStore {
       claim.ticketIds.forEach((id) => entries[i]!.free.delete(id));
       entries[i]!.lastChangeMs = Date.now();
     });
+    this.setGuard(claims[0].pool.eventId, buyer);
     return Promise.resolve({ status: 'claimed' });
+  }
+
+  releaseGuard(eventId: string, userId: string, orderId: string): Promise<void> {
+    const key = `${eventId}:${userId}`;
+    if (this.guards.get(key)?.value === orderId) this.guards.delete(key);
+    return Promise.resolve();
+  }
+
+  /** The rate and the guard, as the Redis script checks them (see BuyerClaim). */
+  private refuseBuyer(eventId: string, buyer: BuyerClaim): BuyerRefusal | undefined {
+    const key = `${eventId}:${buyer.userId}`;
+    const now = Date.now();
+    this.sweep(now);
+    if (buyer.ratePerMinute > 0) {
+      const window = live(this.rates.get(key), now) ?? {
+        value: 0,
+        expiresAt: now + RATE_WINDOW_MS,
+      };
+      window.value++;
+      this.rates.set(key, window);
+      if (window.value > buyer.ratePerMinute)
+        return { status: 'rate_limited', retryAfterMs: Math.max(window.expiresAt - now, 1) };
+    }
+    const holder = live(this.guards.get(key), now)?.value;
+    if (holder !== undefined && holder !== buyer.orderId)
+      return { status: 'held_by', orderId: holder };
+    return undefined;
+  }
+
+  private setGuard(eventId: string, buyer: BuyerClaim): void {
+    this.guards.set(`${eventId}:${buyer.userId}`, {
+      value: buyer.orderId,
+      expiresAt: Date.now() + buyer.guardTtlMs,
+    });
+  }
+
+  /** Drops lapsed guards and rate windows now and then, as Redis's key expiry would. */
+  private sweep(now: number): void {
+    if (now - this.lastSweepMs < RATE_WINDOW_MS) return;
+    this.lastSweepMs = now;
+    for (const map of [this.guards, this.rates] as Map<string, Expiring<unknown>>[])
+      for (const [key, entry] of map) if (!live(entry, now)) map.delete(key);
   }
 
   release(pool: TicketPool, ticketIds: string[]): Promise<void> {
@@ -84,4 +151,8 @@ export class InProcessTicketLockStore extends TicketLockStore {
     if (this.loading.get(poolKey(pool)) === token) this.loading.delete(poolKey(pool));
     return Promise.resolve();
   }
+}
+
+function live<T>(entry: Expiring<T> | undefined, now: number): Expiring<T> | undefined {
+  return entry && entry.expiresAt > now ? entry : undefined;
 }

@@ -2,14 +2,40 @@ import { randomUUID } from 'node:crypto';
 import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { TicketPool } from '../ticket-pool';
-import { type ClaimResult, type ClaimTicketsResult, TicketLockStore } from './ticket-lock.store';
+import {
+  type BuyerClaim,
+  type BuyerRefusal,
+  type ClaimResult,
+  type ClaimTicketsResult,
+  RATE_WINDOW_MS,
+  TicketLockStore,
+} from './ticket-lock.store';
 
 // Each pool has: `free`, a set of ticket ids; `ready`, present once the set was loaded
 // from PostgreSQL, holding the time of the last claim or release (ms). Keys of one event
 // share a hash tag so multi-pool scripts stay on one Redis Cluster slot.
 const NOW_MS = `local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)`;
 
-const CLAIM = `
+/**
+ * The buyer's side of a claim, run before any ticket is taken: counts the rate, then refuses
+ * when the buyer's guard names another order. `guard` and `rate` are the Lua expressions of
+ * the two keys; ARGV[a] is the booking's order id, ARGV[a + 2] claims per minute (0: not
+ * counted).
+ */
+function buyerChecks(guard: string, rate: string, a: number): string {
+  return `
+local limit = tonumber(ARGV[${a + 2}])
+if limit > 0 then
+  local count = redis.call('INCR', ${rate})
+  if count == 1 then redis.call('PEXPIRE', ${rate}, ${RATE_WINDOW_MS}) end
+  if count > limit then return {'rate_limited', redis.call('PTTL', ${rate})} end
+end
+local holder = redis.call('GET', ${guard})
+if holder and holder ~= ARGV[${a}] then return {'held_by', holder} end`;
+}
+
+// KEYS: free, ready, guard, rate. ARGV: quantity, then the buyer's three.
+const CLAIM = `${buyerChecks('KEYS[3]', 'KEYS[4]', 2)}
 if redis.call('EXISTS', KEYS[2]) == 0 then return {'not_loaded'} end
 local n = tonumber(ARGV[1])
 local size = redis.call('SCARD', KEYS[1])
@@ -17,19 +43,22 @@ if size < n then return {'sold_out', size} end
 local ids = redis.call('SPOP', KEYS[1], n)
 ${NOW_MS}
 redis.call('SET', KEYS[2], now, 'KEEPTTL')
+redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
 table.insert(ids, 1, 'claimed')
 return ids`;
 
-// KEYS: free sets of k pools, then their ready keys. ARGV: k counts, then the ids per pool.
+// KEYS: free sets of k pools, then their ready keys, then guard and rate. ARGV: the buyer's
+// three, then k counts, then the ids per pool.
 const CLAIM_TICKETS = `
-local k = #KEYS / 2
+local k = (#KEYS - 2) / 2
+${buyerChecks('KEYS[2 * k + 1]', 'KEYS[2 * k + 2]', 1)}
 for i = 1, k do
   if redis.call('EXISTS', KEYS[k + i]) == 0 then return {'not_loaded', i} end
 end
 local taken = {'unavailable'}
-local pos = k + 1
+local pos = k + 4
 for i = 1, k do
-  local count = tonumber(ARGV[i])
+  local count = tonumber(ARGV[3 + i])
   for j = pos, pos + count - 1 do
     if redis.call('SISMEMBER', KEYS[i], ARGV[j]) == 0 then taken[#taken + 1] = ARGV[j] end
   end
@@ -37,13 +66,14 @@ for i = 1, k do
 end
 if #taken > 1 then return taken end
 ${NOW_MS}
-pos = k + 1
+pos = k + 4
 for i = 1, k do
-  local count = tonumber(ARGV[i])
+  local count = tonumber(ARGV[3 + i])
   for j = pos, pos + count - 1 do redis.call('SREM', KEYS[i], ARGV[j]) end
   pos = pos + count
   redis.call('SET', KEYS[k + i], now, 'KEEPTTL')
 end
+redis.call('SET', KEYS[2 * k + 1], ARGV[1], 'PX', ARGV[2])
 return {'claimed'}`;
 
 const RELEASE = `
@@ -76,7 +106,14 @@ const LOAD_LOCK_MS = 30_000;
 const STAGING_CHUNK = 5_000;
 
 interface TicketLockCommands {
-  ticketClaim(free: string, ready: string, quantity: number): Promise<(string | number)[]>;
+  ticketClaim(
+    free: string,
+    ready: string,
+    guard: string,
+    rate: string,
+    quantity: number,
+    ...buyer: (string | number)[]
+  ): Promise<(string | number)[]>;
   ticketClaimTickets(
     numKeys: number,
     ...keysAndArgs: (string | number)[]
@@ -103,7 +140,7 @@ export class RedisTicketLockStore
 
   constructor(redis: Redis) {
     super();
-    redis.defineCommand('ticketClaim', { numberOfKeys: 2, lua: CLAIM });
+    redis.defineCommand('ticketClaim', { numberOfKeys: 4, lua: CLAIM });
     redis.defineCommand('ticketClaimTickets', { lua: CLAIM_TICKETS });
     redis.defineCommand('ticketRelease', { numberOfKeys: 2, lua: RELEASE });
     redis.defineCommand('ticketLoad', { numberOfKeys: 3, lua: LOAD });
@@ -128,22 +165,46 @@ export class RedisTicketLockStore
     this.redis.disconnect();
   }
 
-  async claim(pool: TicketPool, quantity: number): Promise<ClaimResult> {
-    const [status, ...rest] = await this.redis.ticketClaim(free(pool), ready(pool), quantity);
+  async claim(pool: TicketPool, quantity: number, buyer: BuyerClaim): Promise<ClaimResult> {
+    const [status, ...rest] = await this.redis.ticketClaim(
+      free(pool),
+      ready(pool),
+      guard(pool.eventId, buyer.userId),
+      rate(pool.eventId, buyer.userId),
+      quantity,
+      ...buyerArgs(buyer),
+    );
     if (status === 'claimed') return { status, ticketIds: rest as string[] };
     if (status === 'sold_out') return { status, available: Number(rest[0]) };
-    return { status: 'not_loaded' };
+    return refusal(status, rest) ?? { status: 'not_loaded' };
   }
 
   async claimTickets(
     claims: { pool: TicketPool; ticketIds: string[] }[],
+    buyer: BuyerClaim,
   ): Promise<ClaimTicketsResult> {
-    const keys = [...claims.map((c) => free(c.pool)), ...claims.map((c) => ready(c.pool))];
-    const args = [...claims.map((c) => c.ticketIds.length), ...claims.flatMap((c) => c.ticketIds)];
+    const { eventId } = claims[0].pool;
+    const keys = [
+      ...claims.map((c) => free(c.pool)),
+      ...claims.map((c) => ready(c.pool)),
+      guard(eventId, buyer.userId),
+      rate(eventId, buyer.userId),
+    ];
+    const args = [
+      ...buyerArgs(buyer),
+      ...claims.map((c) => c.ticketIds.length),
+      ...claims.flatMap((c) => c.ticketIds),
+    ];
     const [status, ...rest] = await this.redis.ticketClaimTickets(keys.length, ...keys, ...args);
     if (status === 'claimed') return { status };
     if (status === 'unavailable') return { status, ticketIds: rest as string[] };
-    return { status: 'not_loaded', pool: claims[Number(rest[0]) - 1].pool };
+    return (
+      refusal(status, rest) ?? { status: 'not_loaded', pool: claims[Number(rest[0]) - 1].pool }
+    );
+  }
+
+  async releaseGuard(eventId: string, userId: string, orderId: string): Promise<void> {
+    await this.redis.ticketUnlock(guard(eventId, userId), orderId);
   }
 
   async release(pool: TicketPool, ticketIds: string[]): Promise<void> {
@@ -194,6 +255,25 @@ export class RedisTicketLockStore
   async unlockLoading(pool: TicketPool, token: string): Promise<void> {
     await this.redis.ticketUnlock(`${prefix(pool)}:loading`, token);
   }
+}
+
+function buyerArgs(buyer: BuyerClaim): (string | number)[] {
+  return [buyer.orderId, buyer.guardTtlMs, buyer.ratePerMinute];
+}
+
+function refusal(status: string | number, rest: (string | number)[]): BuyerRefusal | undefined {
+  if (status === 'held_by') return { status, orderId: String(rest[0]) };
+  if (status === 'rate_limited') return { status, retryAfterMs: Math.max(Number(rest[0]), 1) };
+  return undefined;
+}
+
+/** One booking of a buyer per event at a time: the order it names (see BuyerClaim). */
+function guard(eventId: string, userId: string): string {
+  return `tickets:{${eventId}}:buyer:${userId}`;
+}
+
+function rate(eventId: string, userId: string): string {
+  return `tickets:{${eventId}}:rate:${userId}`;
 }
 
 function prefix(pool: TicketPool): string {

@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { eventually } from '../../../../test/support/eventually';
 import { RedisServer } from '../../../../test/support/redis-server';
 import {
+  BookingRateLimitedError,
   InventoryUnavailableError,
   SoldOutError,
   TicketsUnavailableError,
@@ -12,10 +13,37 @@ import type { TicketInventory } from '../ticket-inventory';
 import type { TicketPool } from '../ticket-pool';
 import { InProcessTicketLockStore } from './in-process-ticket-lock.store';
 import { LATE_ANSWER_MS, RedisTicketLockStore } from './redis-ticket-lock.store';
-import { TicketLockService } from './ticket-lock.service';
-import type { TicketLockStore } from './ticket-lock.store';
+import { TicketLockService, type Claim } from './ticket-lock.service';
+import type { BuyerClaim, TicketLockStore } from './ticket-lock.store';
 
 const STARTS_AT = new Date(Date.now() + 7 * 24 * 3600 * 1000);
+
+function anyBuyer(overrides: Partial<BuyerClaim> = {}): BuyerClaim {
+  return {
+    userId: randomUUID(),
+    orderId: randomUUID(),
+    guardTtlMs: 60_000,
+    ratePerMinute: 0,
+    ...overrides,
+  };
+}
+
+function claimedIds(claim: Claim): string[] {
+  if (!('ticketIds' in claim)) throw new Error(`refused: held by ${claim.heldBy}`);
+  return claim.ticketIds;
+}
+
+/** A claim by a buyer of its own (the buyer's guard and rate are tested on their own). */
+async function claimWith(lock: TicketLockService, pool: TicketPool, quantity: number) {
+  return claimedIds(await lock.claim(pool, quantity, STARTS_AT, anyBuyer()));
+}
+
+async function claimTicketsWith(
+  lock: TicketLockService,
+  claims: { pool: TicketPool; ticketIds: string[] }[],
+) {
+  return claimedIds(await lock.claimTickets(claims, STARTS_AT, anyBuyer()));
+}
 
 /**
  * Stands in for PostgreSQL: the free ids per ticket type, which the service loads a pool
@@ -107,6 +135,10 @@ describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
     lock = new TicketLockService(subject.store, inventory as unknown as TicketInventory);
   });
 
+  const claim = (pool: TicketPool, quantity: number) => claimWith(lock, pool, quantity);
+  const claimTickets = (claims: { pool: TicketPool; ticketIds: string[] }[]) =>
+    claimTicketsWith(lock, claims);
+
   async function freeCount(pool: TicketPool): Promise<number | undefined> {
     return (await lock.inspect(pool))?.size;
   }
@@ -115,8 +147,8 @@ describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
     const { pool, ids } = inventory.pool(10);
     expect(await lock.inspect(pool)).toBeNull();
 
-    const first = await lock.claim(pool, 3, STARTS_AT);
-    const second = await lock.claim(pool, 4, STARTS_AT);
+    const first = await claim(pool, 3);
+    const second = await claim(pool, 4);
 
     expect(inventory.loads).toEqual([pool.ticketTypeId]);
     expect(first).toHaveLength(3);
@@ -129,9 +161,7 @@ describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
 
   it('loads a pool once however many first claims arrive together', async () => {
     const { pool, ids } = inventory.pool(50);
-    const claims = await Promise.all(
-      Array.from({ length: 25 }, () => lock.claim(pool, 2, STARTS_AT)),
-    );
+    const claims = await Promise.all(Array.from({ length: 25 }, () => claim(pool, 2)));
     expect(inventory.loads).toEqual([pool.ticketTypeId]);
     expect(new Set(claims.flat()).size).toBe(ids.length);
     expect(await freeCount(pool)).toBe(0);
@@ -139,21 +169,21 @@ describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
 
   it('answers sold out with what is left, taking nothing', async () => {
     const { pool, ids } = inventory.pool(5);
-    await lock.claim(pool, 3, STARTS_AT);
+    await claim(pool, 3);
 
-    const error = await lock.claim(pool, 3, STARTS_AT).catch((e: unknown) => e);
+    const error = await claim(pool, 3).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(SoldOutError);
     expect((error as SoldOutError).available).toBe(ids.length - 3);
     expect(await freeCount(pool)).toBe(ids.length - 3);
-    expect(await lock.claim(pool, 2, STARTS_AT)).toHaveLength(2);
-    await expect(lock.claim(pool, 1, STARTS_AT)).rejects.toBeInstanceOf(SoldOutError);
+    expect(await claim(pool, 2)).toHaveLength(2);
+    await expect(claim(pool, 1)).rejects.toBeInstanceOf(SoldOutError);
   });
 
   it('answers an empty pool from memory for a moment, but at once after its own release', async () => {
     const { pool } = inventory.pool(2);
-    const claimed = await lock.claim(pool, 2, STARTS_AT);
-    await expect(lock.claim(pool, 1, STARTS_AT)).rejects.toBeInstanceOf(SoldOutError);
+    const claimed = await claim(pool, 2);
+    await expect(claim(pool, 1)).rejects.toBeInstanceOf(SoldOutError);
 
     // Another instance (its own service on the same store) frees a ticket: this one keeps
     // answering sold out without asking the store, then sees the ticket.
@@ -162,11 +192,11 @@ describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
       inventory as unknown as TicketInventory,
     );
     await otherInstance.release(pool, [claimed[0]]);
-    const memoised = await lock.claim(pool, 1, STARTS_AT).catch((e: unknown) => e);
+    const memoised = await claim(pool, 1).catch((e: unknown) => e);
     expect(memoised).toBeInstanceOf(SoldOutError);
     expect((memoised as SoldOutError).available).toBe(0);
     expect(await freeCount(pool)).toBe(1);
-    const reclaimed = await eventually(() => lock.claim(pool, 1, STARTS_AT).catch(() => null), {
+    const reclaimed = await eventually(() => claim(pool, 1).catch(() => null), {
       timeoutMs: 2_000,
       intervalMs: 20,
       what: 'the memo to lapse',
@@ -174,56 +204,123 @@ describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
     expect(reclaimed).toEqual([claimed[0]]);
 
     // Its own release forgets the memo: the ticket is bookable on the next request.
-    await expect(lock.claim(pool, 1, STARTS_AT)).rejects.toBeInstanceOf(SoldOutError);
+    await expect(claim(pool, 1)).rejects.toBeInstanceOf(SoldOutError);
     await lock.release(pool, [claimed[1]]);
-    expect(await lock.claim(pool, 1, STARTS_AT)).toEqual([claimed[1]]);
+    expect(await claim(pool, 1)).toEqual([claimed[1]]);
   });
 
   it('claims explicit ids all or nothing, across the pools of an event', async () => {
     const { pool, ids } = inventory.pool(5);
     const { pool: vip, ids: vipIds } = inventory.sibling(pool, 3);
-    await lock.claimTickets([{ pool, ticketIds: [ids[0], ids[1]] }], STARTS_AT);
+    await claimTickets([{ pool, ticketIds: [ids[0], ids[1]] }]);
     expect(await freeCount(pool)).toBe(3);
 
     // ids[1] is taken: neither ids[2] nor the VIP ticket may be taken with it.
-    const error = await lock
-      .claimTickets(
-        [
-          { pool, ticketIds: [ids[1], ids[2]] },
-          { pool: vip, ticketIds: [vipIds[0]] },
-        ],
-        STARTS_AT,
-      )
-      .catch((e: unknown) => e);
+    const error = await claimTickets([
+      { pool, ticketIds: [ids[1], ids[2]] },
+      { pool: vip, ticketIds: [vipIds[0]] },
+    ]).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(TicketsUnavailableError);
     expect((error as TicketsUnavailableError).ticketIds).toEqual([ids[1]]);
     expect(await freeCount(pool)).toBe(3);
     expect(await freeCount(vip)).toBe(vipIds.length);
 
-    await lock.claimTickets(
-      [
-        { pool, ticketIds: [ids[2], ids[3]] },
-        { pool: vip, ticketIds: [vipIds[0]] },
-      ],
-      STARTS_AT,
-    );
+    await claimTickets([
+      { pool, ticketIds: [ids[2], ids[3]] },
+      { pool: vip, ticketIds: [vipIds[0]] },
+    ]);
     expect(await freeCount(pool)).toBe(1);
     expect(await freeCount(vip)).toBe(vipIds.length - 1);
     // The one id left is the one never claimed.
-    expect(await lock.claim(pool, 1, STARTS_AT)).toEqual([ids[4]]);
+    expect(await claim(pool, 1)).toEqual([ids[4]]);
+  });
+
+  describe("the buyer's guard and rate", () => {
+    it('refuses a buyer whose guard names another order before taking a ticket', async () => {
+      const { pool, ids } = inventory.pool(10);
+      const buyer = anyBuyer();
+      const first = claimedIds(await lock.claim(pool, 2, STARTS_AT, buyer));
+
+      // A second booking of the same buyer (another order id) takes nothing.
+      const second = await lock.claim(pool, 2, STARTS_AT, { ...buyer, orderId: randomUUID() });
+      expect(second).toEqual({ heldBy: buyer.orderId });
+      const explicit = await lock.claimTickets(
+        [{ pool, ticketIds: ids.filter((id) => !first.includes(id)).slice(0, 1) }],
+        STARTS_AT,
+        { ...buyer, orderId: randomUUID() },
+      );
+      expect(explicit).toEqual({ heldBy: buyer.orderId });
+      expect(await freeCount(pool)).toBe(ids.length - 2);
+
+      // The same booking claiming again (its lock store was stale) is let through.
+      expect(claimedIds(await lock.claim(pool, 1, STARTS_AT, buyer))).toHaveLength(1);
+      // Another buyer, or the same buyer at another event, is not guarded.
+      expect(await claim(pool, 1)).toHaveLength(1);
+      const { pool: elsewhere } = inventory.pool(3);
+      const atAnotherEvent = await lock.claim(elsewhere, 1, STARTS_AT, {
+        ...buyer,
+        orderId: randomUUID(),
+      });
+      expect(atAnotherEvent).toHaveProperty('ticketIds');
+    });
+
+    it('lifts a guard only for the order it names, or when it lapses', async () => {
+      const { pool } = inventory.pool(10);
+      const buyer = anyBuyer({ guardTtlMs: 300 });
+      await lock.claim(pool, 1, STARTS_AT, buyer);
+      const next = { ...buyer, orderId: randomUUID() };
+
+      await lock.releaseGuard(pool.eventId, buyer.userId, randomUUID());
+      expect(await lock.claim(pool, 1, STARTS_AT, next)).toEqual({ heldBy: buyer.orderId });
+      await lock.releaseGuard(pool.eventId, buyer.userId, buyer.orderId);
+      expect(await lock.claim(pool, 1, STARTS_AT, next)).toHaveProperty('ticketIds');
+
+      // `next` now guards; it lapses after its TTL without anyone lifting it.
+      const later = { ...buyer, orderId: randomUUID() };
+      await eventually(async () => 'ticketIds' in (await lock.claim(pool, 1, STARTS_AT, later)), {
+        timeoutMs: 3_000,
+        intervalMs: 50,
+        what: 'the guard to lapse',
+      });
+    });
+
+    it('counts claims per buyer and event, refusing past the rate with nothing taken', async () => {
+      const { pool, ids } = inventory.pool(20);
+      const buyer = anyBuyer({ ratePerMinute: 3 });
+      for (let i = 0; i < 3; i++) {
+        const claimant = { ...buyer, orderId: randomUUID() };
+        await lock.claim(pool, 1, STARTS_AT, claimant);
+        await lock.releaseGuard(pool.eventId, buyer.userId, claimant.orderId);
+      }
+
+      const refused = await lock
+        .claim(pool, 1, STARTS_AT, { ...buyer, orderId: randomUUID() })
+        .catch((e: unknown) => e);
+
+      expect(refused).toBeInstanceOf(BookingRateLimitedError);
+      const { retryAfterSeconds } = refused as BookingRateLimitedError;
+      expect(retryAfterSeconds).toBeGreaterThanOrEqual(1);
+      expect(retryAfterSeconds).toBeLessThanOrEqual(60);
+      expect(await freeCount(pool)).toBe(ids.length - 3);
+      // A claim that does not count (a retry of a counted booking), or another buyer, goes on.
+      expect(
+        await lock.claim(pool, 1, STARTS_AT, { ...buyer, orderId: randomUUID(), ratePerMinute: 0 }),
+      ).toHaveProperty('ticketIds');
+      expect(await claim(pool, 1)).toHaveLength(1);
+    });
   });
 
   it('releases exactly the ids that were claimed, once', async () => {
     const { pool, ids } = inventory.pool(6);
-    const claimed = await lock.claim(pool, 4, STARTS_AT);
+    const claimed = await claim(pool, 4);
     await lock.release(pool, claimed.slice(0, 2));
     expect(await freeCount(pool)).toBe(4);
     // Releasing the same ids again changes nothing: the free ids are a set.
     await lock.release(pool, claimed.slice(0, 2));
     expect(await freeCount(pool)).toBe(4);
 
-    const again = await lock.claim(pool, 4, STARTS_AT);
+    const again = await claim(pool, 4);
     expect(new Set(again)).toEqual(
       new Set([...ids.filter((id) => !claimed.includes(id)), ...claimed.slice(0, 2)]),
     );
@@ -231,7 +328,7 @@ describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
 
   it('gives back thousands of ids in one release (an expiry batch, a grown type)', async () => {
     const { pool, ids } = inventory.pool(20_000);
-    const claimed = await lock.claim(pool, 10, STARTS_AT);
+    const claimed = await claim(pool, 10);
     expect(await freeCount(pool)).toBe(ids.length - claimed.length);
     // As if the type grew by 12,000 tickets: new ids enter the loaded pool in one call.
     const added = Array.from({ length: 12_000 }, () => randomUUID());
@@ -241,15 +338,15 @@ describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
 
   it('removes retired ids so they are never handed out', async () => {
     const { pool, ids } = inventory.pool(4);
-    await lock.claim(pool, 1, STARTS_AT).then((claimed) => lock.release(pool, claimed));
+    await claim(pool, 1).then((claimed) => lock.release(pool, claimed));
     await lock.remove(pool, ids.slice(0, 3));
-    expect(await lock.claim(pool, 1, STARTS_AT)).toEqual([ids[3]]);
-    await expect(lock.claim(pool, 1, STARTS_AT)).rejects.toBeInstanceOf(SoldOutError);
+    expect(await claim(pool, 1)).toEqual([ids[3]]);
+    await expect(claim(pool, 1)).rejects.toBeInstanceOf(SoldOutError);
   });
 
   it('reloads a pool the store lost, and ignores releases into it until then', async () => {
     const { pool, ids } = inventory.pool(8);
-    const claimed = await lock.claim(pool, 3, STARTS_AT);
+    const claimed = await claim(pool, 3);
     // PostgreSQL now holds those 3; the store loses everything.
     inventory.free.set(
       pool.ticketTypeId,
@@ -260,23 +357,20 @@ describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
     await lock.release(pool, claimed.slice(0, 1));
     expect(await lock.inspect(pool)).toBeNull();
 
-    const next = await lock.claim(pool, 5, STARTS_AT);
+    const next = await claim(pool, 5);
 
     expect(inventory.loads).toEqual([pool.ticketTypeId, pool.ticketTypeId]);
     expect(new Set(next)).toEqual(new Set(ids.filter((id) => !claimed.includes(id))));
-    await expect(lock.claim(pool, 1, STARTS_AT)).rejects.toBeInstanceOf(SoldOutError);
+    await expect(claim(pool, 1)).rejects.toBeInstanceOf(SoldOutError);
   });
 
   it('loads the pools of explicit ids on demand', async () => {
     const { pool, ids } = inventory.pool(3);
     const { pool: vip, ids: vipIds } = inventory.sibling(pool, 2);
-    await lock.claimTickets(
-      [
-        { pool, ticketIds: [ids[0]] },
-        { pool: vip, ticketIds: vipIds },
-      ],
-      STARTS_AT,
-    );
+    await claimTickets([
+      { pool, ticketIds: [ids[0]] },
+      { pool: vip, ticketIds: vipIds },
+    ]);
     expect([...inventory.loads].sort()).toEqual([pool.ticketTypeId, vip.ticketTypeId].sort());
     expect(await freeCount(pool)).toBe(2);
     expect(await freeCount(vip)).toBe(0);
@@ -284,9 +378,9 @@ describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
 
   it('takes an answer that came while the process was busy past the deadline', async () => {
     const { pool } = inventory.pool(10);
-    await lock.claim(pool, 1, STARTS_AT);
+    await claim(pool, 1);
 
-    const claiming = lock.claim(pool, 2, STARTS_AT);
+    const claiming = claim(pool, 2);
     // The whole process busy for longer than the store's 1 s deadline (a long GC pause, a
     // synchronous task): the store's answer is waiting when the event loop runs again.
     const busyUntil = Date.now() + 1_200;
@@ -298,13 +392,14 @@ describe.each(stores)('TicketLockService on %s', (_name, makeStore) => {
 
   it('never hands out one id twice under concurrent claims', async () => {
     const { pool, ids } = inventory.pool(300);
-    await lock.claim(pool, 1, STARTS_AT).then((claimed) => lock.release(pool, claimed));
+    await claim(pool, 1).then((claimed) => lock.release(pool, claimed));
     const outcomes = await Promise.allSettled([
-      ...Array.from({ length: 200 }, (_, i) => lock.claim(pool, 1 + (i % 3), STARTS_AT)),
+      ...Array.from({ length: 200 }, (_, i) => claim(pool, 1 + (i % 3))),
       ...Array.from({ length: 100 }, (_, i) =>
-        lock
-          .claimTickets([{ pool, ticketIds: [ids[i % 50], ids[50 + ((i * 7) % 250)]] }], STARTS_AT)
-          .then(() => [ids[i % 50], ids[50 + ((i * 7) % 250)]]),
+        claimTickets([{ pool, ticketIds: [ids[i % 50], ids[50 + ((i * 7) % 250)]] }]).then(() => [
+          ids[i % 50],
+          ids[50 + ((i * 7) % 250)],
+        ]),
       ),
     ]);
 
@@ -343,11 +438,9 @@ describe('TicketLockService when Redis is unreachable', () => {
     );
     try {
       const started = Date.now();
-      await expect(lock.claim(pool, 1, STARTS_AT)).rejects.toBeInstanceOf(
-        InventoryUnavailableError,
-      );
+      await expect(claimWith(lock, pool, 1)).rejects.toBeInstanceOf(InventoryUnavailableError);
       await expect(
-        lock.claimTickets([{ pool, ticketIds: inventory.free.get(pool.ticketTypeId)! }], STARTS_AT),
+        claimTicketsWith(lock, [{ pool, ticketIds: inventory.free.get(pool.ticketTypeId)! }]),
       ).rejects.toBeInstanceOf(InventoryUnavailableError);
       expect(Date.now() - started).toBeLessThan(2000);
       // Releases are best effort: PostgreSQL has the truth and the reconcile job repairs.
@@ -379,14 +472,14 @@ describe('TicketLockService when Redis freezes', () => {
       inventory as unknown as TicketInventory,
     );
     try {
-      await lock.claim(pool, 1, STARTS_AT);
+      await claimWith(lock, pool, 1);
       void freezer.call('DEBUG', 'SLEEP', '4').catch(() => undefined);
       // Claims arriving over the first 1.5 s of the freeze, in separate ticks.
       const answers = await Promise.all(
         Array.from({ length: 30 }, async (_, i) => {
           await new Promise((resolve) => setTimeout(resolve, i * 50));
           const started = Date.now();
-          const error = await lock.claim(pool, 1, STARTS_AT).catch((reason: unknown) => reason);
+          const error = await claimWith(lock, pool, 1).catch((reason: unknown) => reason);
           return { error, ms: Date.now() - started };
         }),
       );

@@ -2,13 +2,17 @@ import { Injectable, Logger } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DomainError } from '@app/common';
 import {
+  BookingRateLimitedError,
   InventoryUnavailableError,
   SoldOutError,
   TicketsUnavailableError,
 } from '../tickets.errors';
 import { TicketInventory } from '../ticket-inventory';
 import { poolKey, type TicketPool } from '../ticket-pool';
-import { TicketLockStore } from './ticket-lock.store';
+import { type BuyerClaim, type BuyerRefusal, TicketLockStore } from './ticket-lock.store';
+
+/** What a claim took, or the order the buyer's guard names instead (nothing taken). */
+export type Claim = { ticketIds: string[] } | { heldBy: string };
 
 /**
  * How long a booking waits for the store before answering 503. ioredis's commandTimeout
@@ -46,8 +50,16 @@ export class TicketLockService {
     private readonly inventory: TicketInventory,
   ) {}
 
-  /** Takes `quantity` free ids of the pool, or throws SoldOutError having taken none. */
-  async claim(pool: TicketPool, quantity: number, startsAt: Date): Promise<string[]> {
+  /**
+   * Takes `quantity` free ids of the pool for the buyer (see BuyerClaim), or nothing: throws
+   * SoldOutError or BookingRateLimitedError, or answers the order the buyer's guard names.
+   */
+  async claim(
+    pool: TicketPool,
+    quantity: number,
+    startsAt: Date,
+    buyer: BuyerClaim,
+  ): Promise<Claim> {
     const key = poolKey(pool);
     const emptySince = this.emptySince.get(key);
     if (emptySince !== undefined) {
@@ -55,38 +67,63 @@ export class TicketLockService {
       this.emptySince.delete(key);
     }
     for (let attempt = 0; ; attempt++) {
-      const result = await this.guard(() => this.store.claim(pool, quantity), {
+      // A retry after loading the pool is the same claim: its rate was counted.
+      const claimant = attempt === 0 ? buyer : { ...buyer, ratePerMinute: 0 };
+      const result = await this.guard(() => this.store.claim(pool, quantity, claimant), {
         // Answered 503 already: ids taken after the deadline go straight back.
         undoLate: (late) =>
-          late.status === 'claimed' ? this.release(pool, late.ticketIds) : undefined,
+          late.status === 'claimed' ? this.undoClaim(pool, late.ticketIds, buyer) : undefined,
       });
-      if (result.status === 'claimed') return result.ticketIds;
+      if (result.status === 'claimed') return { ticketIds: result.ticketIds };
       if (result.status === 'sold_out') {
         if (result.available === 0) this.emptySince.set(key, performance.now());
         throw new SoldOutError(result.available);
       }
+      if (result.status !== 'not_loaded') return refused(result);
       if (attempt > 0) throw new InventoryUnavailableError();
       await this.load(pool, startsAt);
     }
   }
 
-  /** Takes exactly these ids (grouped by pool), all or none. */
+  /** Takes exactly these ids (grouped by pool) for the buyer, all or none; see `claim`. */
   async claimTickets(
     claims: { pool: TicketPool; ticketIds: string[] }[],
     startsAt: Date,
-  ): Promise<void> {
+    buyer: BuyerClaim,
+  ): Promise<Claim> {
     for (let attempt = 0; ; attempt++) {
-      const result = await this.guard(() => this.store.claimTickets(claims), {
+      const claimant = attempt === 0 ? buyer : { ...buyer, ratePerMinute: 0 };
+      const result = await this.guard(() => this.store.claimTickets(claims, claimant), {
         undoLate: (late) =>
           late.status === 'claimed'
-            ? Promise.all(claims.map((claim) => this.release(claim.pool, claim.ticketIds)))
+            ? Promise.all(claims.map((claim) => this.undoClaim(claim.pool, claim.ticketIds, buyer)))
             : undefined,
       });
-      if (result.status === 'claimed') return;
+      if (result.status === 'claimed') return { ticketIds: claims.flatMap((c) => c.ticketIds) };
       if (result.status === 'unavailable') throw new TicketsUnavailableError(result.ticketIds);
+      if (result.status !== 'not_loaded') return refused(result);
       if (attempt > 2 * claims.length) throw new InventoryUnavailableError();
       await this.load(result.pool, startsAt);
     }
+  }
+
+  /**
+   * Lifts the buyer's guard if it still names `orderId`: the booking failed, or its order
+   * ended. A failure is logged: the guard lapses on its own, and a stale one is recognised
+   * by the booking (BookingGuard).
+   */
+  async releaseGuard(eventId: string, userId: string, orderId: string): Promise<void> {
+    try {
+      await this.store.releaseGuard(eventId, userId, orderId);
+    } catch (error) {
+      this.logger.warn(`Could not lift a buyer's booking guard: ${String(error)}`);
+    }
+  }
+
+  /** A claim answered after its deadline: its ids and its guard go back at once. */
+  private async undoClaim(pool: TicketPool, ticketIds: string[], buyer: BuyerClaim) {
+    await this.release(pool, ticketIds);
+    await this.releaseGuard(pool.eventId, buyer.userId, buyer.orderId);
   }
 
   /**
@@ -200,4 +237,10 @@ export class TicketLockService {
       clearTimeout(timer);
     }
   }
+}
+
+function refused(refusal: BuyerRefusal): Claim {
+  if (refusal.status === 'rate_limited')
+    throw new BookingRateLimitedError(Math.ceil(refusal.retryAfterMs / 1000));
+  return { heldBy: refusal.orderId };
 }
