@@ -163,7 +163,7 @@ describe('problem details: 429', () => {
 
   beforeAll(async () => {
     // A client address of its own (TRUST_PROXY) so no other suite's requests count here.
-    limited = await startTestApp({ AUTH_RATE_LIMIT: '1', TRUST_PROXY: 'true' });
+    limited = await startTestApp({ AUTH_RATE_LIMIT: '1', TRUST_PROXY: '1' });
   });
   afterAll(() => limited.close());
 

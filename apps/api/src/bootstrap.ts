@@ -9,7 +9,7 @@ import type { FastifyError, FastifyReply } from 'fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
-import type { Environment } from '@app/config';
+import type { Environment, TrustProxy } from '@app/config';
 import { Metrics } from '@app/metrics';
 import { BookingFastPath } from '@app/orders';
 import { SocketIoAdapter } from '@app/realtime';
@@ -37,6 +37,13 @@ const HEADERS_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** Fastify's own reading of a hop count (its types leave numbers out): the first `hops` hops. */
+function trustProxy(
+  setting: TrustProxy,
+): false | string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
+}
+
 function createAdapter(environment: Environment): FastifyAdapter {
   return new FastifyAdapter({
     // Structured JSON logs (pino), every request's lines with its reqId; or readable lines.
@@ -50,7 +57,7 @@ function createAdapter(environment: Environment): FastifyAdapter {
     requestTimeout: REQUEST_TIMEOUT_MS,
     // Node checks those deadlines every connectionsCheckingInterval (30 s by default).
     http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
-    trustProxy: environment.TRUST_PROXY,
+    trustProxy: trustProxy(environment.TRUST_PROXY),
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();

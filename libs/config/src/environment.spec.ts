@@ -170,6 +170,42 @@ describe('validateEnvironment', () => {
     ).toEqual([]);
   });
 
+  describe('TRUST_PROXY: which X-Forwarded-For hops to believe', () => {
+    it.each([
+      ['', false],
+      ['false', false],
+      ['0', false],
+      ['1', 1],
+      [' 2 ', 2],
+      ['10.0.0.7', ['10.0.0.7']],
+      [
+        '10.0.0.0/8, 192.168.1.1,::1, fd00::/8,loopback',
+        ['10.0.0.0/8', '192.168.1.1', '::1', 'fd00::/8', 'loopback'],
+      ],
+    ])('takes %j', (value, parsed) => {
+      expect(problemsOf({ TRUST_PROXY: value })).toEqual([]);
+      expect(validateEnvironment({ TRUST_PROXY: value }).TRUST_PROXY).toEqual(parsed);
+    });
+
+    it('refuses true with one line saying what to set instead', () => {
+      const problems = problemsOf({ TRUST_PROXY: 'true' });
+      expect(problems).toEqual([
+        expect.stringMatching(
+          /^TRUST_PROXY: must not be true: .*X-Forwarded-For.*number of proxies in front \(e\.g\. 1\) or their addresses\/CIDRs/,
+        ),
+      ]);
+    });
+
+    it.each(['yes', '10.0.0.0/33', '10.0.0.1/8/1', '300.1.1.1', '10.0.0.1,', '33', '-1'])(
+      'refuses %j',
+      (value) => {
+        expect(problemsOf({ TRUST_PROXY: value })).toEqual([
+          expect.stringMatching(/^TRUST_PROXY: must /),
+        ]);
+      },
+    );
+  });
+
   it('requires an Ed25519 TICKET_SIGNING_KEY in production, as PEM or base64', () => {
     const jwt = {
       JWT_SECRET: 'x'.repeat(32),

@@ -17,6 +17,7 @@ import {
 } from 'class-validator';
 import { parse as parseDotenv } from 'dotenv';
 import { areEd25519PublicKeys, isEd25519PrivateKey } from './ed25519-keys';
+import { isTrustProxy, parseTrustProxy, trustProxyProblem, type TrustProxy } from './trust-proxy';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -179,10 +180,17 @@ export class Environment {
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   PUBLIC_URL?: string = undefined;
 
-  /** Behind a load balancer or proxy: take the client IP from X-Forwarded-For (rate limits). */
-  @Transform(toBool)
-  @IsIn([true, false], { message: 'must be true or false' })
-  TRUST_PROXY = false;
+  /**
+   * Behind a load balancer or proxy, where the client IP (per-IP rate limits) comes from:
+   * false (the socket's peer), the number of proxies in front (the address the outermost
+   * one saw), or a comma list of the proxies' addresses/CIDRs. Never `true`.
+   */
+  @Transform(parseTrustProxy)
+  @ValidateBy({
+    name: 'isTrustProxy',
+    validator: { validate: isTrustProxy, defaultMessage: (args) => trustProxyProblem(args?.value) },
+  })
+  TRUST_PROXY: TrustProxy = false;
 
   /** Comma-separated origins allowed by CORS; empty: no cross-origin browser access. */
   @IsString()
