@@ -57,6 +57,24 @@ describe('problem details', () => {
     it('answers a malformed URL escape', async () => {
       expectProblem(await testApp.http().get('/api/v1/probe/%E0%A4%A'), 400);
     });
+
+    it('bounds page × pageSize at 10,000 on every list', async () => {
+      const customer = await createUser(testApp);
+      for (const list of ['/api/v1/events', '/api/v1/orders', '/api/v1/waitlist']) {
+        const get = (query: string) =>
+          testApp.http().get(`${list}?${query}`).set('Authorization', `Bearer ${customer.token}`);
+        for (const query of ['page=1e21', 'page=101&pageSize=100', 'page=10001']) {
+          expect(expectProblem(await get(query), 400).errors).toEqual([
+            {
+              field: 'page',
+              message: 'page × pageSize must be at most 10000; narrow the list with its filters',
+            },
+          ]);
+        }
+        await get('page=100&pageSize=100').expect(200);
+        await get('page=10000&pageSize=1').expect(200);
+      }
+    });
   });
 
   it('401: no or bad credentials', async () => {

@@ -12,6 +12,7 @@ import {
   IsUUID,
   Length,
   Max,
+  MaxDate,
   MaxLength,
   Min,
   MinDate,
@@ -28,6 +29,9 @@ export const MAX_TYPE_QUANTITY = 1_000_000;
 const trim = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim() : value;
 const mustBeFuture = { message: 'startsAt must be in the future' };
+/** The dates a list may ask about: JavaScript's reach far exceeds PostgreSQL's timestamps. */
+const EARLIEST_LISTED = new Date('1970-01-01T00:00:00Z');
+const LATEST_LISTED = new Date('9999-12-31T23:59:59.999Z');
 const chargeableCurrency = {
   message: `currency must be one Stripe publishes a minimum charge for: ${EVENT_CURRENCIES.join(', ')}`,
 };
@@ -202,12 +206,16 @@ export class EventListQuery extends PageQuery {
   @IsOptional()
   @Type(() => Date)
   @IsDate()
+  @MinDate(EARLIEST_LISTED)
+  @MaxDate(LATEST_LISTED)
   from?: Date;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Starting before' })
   @IsOptional()
   @Type(() => Date)
   @IsDate()
+  @MinDate(EARLIEST_LISTED)
+  @MaxDate(LATEST_LISTED)
   to?: Date;
 }
 
