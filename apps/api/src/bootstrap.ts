@@ -18,8 +18,10 @@ import { logFormat, prettyStream } from './http/log-format';
 import { PinoNestLogger } from './http/pino-nest-logger';
 import { createOpenApiDocument } from './openapi';
 import { ProblemDetailsFilter, sendFrameworkProblem } from './http/problem-details.filter';
+import { useJsonBodyParser } from './http/json-body-parser';
 import { createValidationPipe } from './http/request-validation';
 import { addSecurityHeaders } from './http/security-headers';
+import { refuseUnsafeText } from './http/unsafe-text-guard';
 
 const BODY_LIMIT_BYTES = 100 * 1024;
 /**
@@ -117,6 +119,8 @@ async function configure(
       { path: 'admin/dashboard.css', method: RequestMethod.GET },
     ],
   });
+  useJsonBodyParser(app, BODY_LIMIT_BYTES);
+  refuseUnsafeText(fastify);
   app.useGlobalPipes(createValidationPipe());
   const problems = new ProblemDetailsFilter((error) => {
     if (error.code === 'booking.sold_out') metrics.soldOutAnswers.inc();
