@@ -15,6 +15,7 @@ import { BookingFastPath } from '@app/orders';
 import { SocketIoAdapter } from '@app/realtime';
 import { AppModule } from './app.module';
 import { logFormat, prettyStream } from './http/log-format';
+import { logSerializers } from './http/log-serializers';
 import { PinoNestLogger } from './http/pino-nest-logger';
 import { createOpenApiDocument } from './openapi';
 import { ProblemDetailsFilter, sendFrameworkProblem } from './http/problem-details.filter';
@@ -49,10 +50,11 @@ function trustProxy(
 function createAdapter(environment: Environment): FastifyAdapter {
   return new FastifyAdapter({
     // Structured JSON logs (pino), every request's lines with its reqId; or readable lines.
+    // Neither carries a checkout link's token nor the values of a failed query.
     logger:
       logFormat(environment) === 'pretty'
-        ? { level: environment.LOG_LEVEL, stream: prettyStream() }
-        : { level: environment.LOG_LEVEL },
+        ? { level: environment.LOG_LEVEL, serializers: logSerializers, stream: prettyStream() }
+        : { level: environment.LOG_LEVEL, serializers: logSerializers },
     bodyLimit: BODY_LIMIT_BYTES,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     connectionTimeout: IDLE_SOCKET_TIMEOUT_MS,
