@@ -207,6 +207,17 @@ describe('problem details', () => {
     expect(justUnder.body.name).toHaveLength(99 * 1024);
   });
 
+  it('431: headers, or a URL, over 16 kB', async () => {
+    const long = 'x'.repeat(17 * 1024);
+    for (const response of [
+      await testApp.http().get('/api/v1/events').set('X-Padding', long),
+      await testApp.http().get(`/api/v1/events?q=${long}`),
+    ]) {
+      const problem = expectProblem(response, 431);
+      expect(problem.detail).toBe('The request headers (or its URL) are over 16 kB.');
+    }
+  });
+
   it('415: a body in a format the API does not read', async () => {
     expectProblem(
       await testApp

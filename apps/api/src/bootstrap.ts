@@ -18,7 +18,11 @@ import { logFormat, prettyStream } from './http/log-format';
 import { logSerializers } from './http/log-serializers';
 import { PinoNestLogger } from './http/pino-nest-logger';
 import { createOpenApiDocument } from './openapi';
-import { ProblemDetailsFilter, sendFrameworkProblem } from './http/problem-details.filter';
+import {
+  ProblemDetailsFilter,
+  sendClientErrorProblem,
+  sendFrameworkProblem,
+} from './http/problem-details.filter';
 import { useJsonBodyParser } from './http/json-body-parser';
 import { createValidationPipe } from './http/request-validation';
 import { addSecurityHeaders } from './http/security-headers';
@@ -68,6 +72,7 @@ function createAdapter(environment: Environment): FastifyAdapter {
     },
     frameworkErrors: (error: FastifyError, _request: unknown, reply: FastifyReply) =>
       sendFrameworkProblem(error, reply),
+    clientErrorHandler: sendClientErrorProblem,
   });
 }
 
