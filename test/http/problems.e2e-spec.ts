@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { postWebhook, sign, stripeEvent, WEBHOOK_SECRET } from '../support/payments-helpers';
 import { PROBE_SECRET, ProbeModule } from '../support/probe.module';
 import { createUser, expectProblem, startTestApp, type TestApp } from '../support/test-app';
 
@@ -9,7 +10,11 @@ describe('problem details', () => {
   let testApp: TestApp;
 
   beforeAll(async () => {
-    testApp = await startTestApp({ AUTH_RATE_LIMIT: '0' }, { imports: [ProbeModule] });
+    testApp = await startTestApp(
+      // The simulator takes payments; the webhook verifies with a secret this suite knows.
+      { AUTH_RATE_LIMIT: '0', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET },
+      { imports: [ProbeModule] },
+    );
   });
   afterAll(() => testApp.close());
 
@@ -133,6 +138,20 @@ describe('problem details', () => {
         await get('page=100&pageSize=100').expect(200);
         await get('page=10000&pageSize=1').expect(200);
       }
+    });
+
+    it("leaves a signed webhook body alone: a buyer's NUL or lone surrogate is Stripe's to send", async () => {
+      const event = stripeEvent('customer.updated', {
+        id: 'cus_test_text',
+        object: 'customer',
+        name: 'Zo\u0000ë \ud83d',
+        metadata: { 'note\u0000': '\udc00' },
+      });
+      await postWebhook(testApp, event.payload, sign(event.payload)).expect(200, {
+        received: true,
+      });
+      // The signature is still what lets it in.
+      expectProblem(await postWebhook(testApp, event.payload, 'not a signature'), 400);
     });
 
     it('reads JSON only: a form body is 415', async () => {

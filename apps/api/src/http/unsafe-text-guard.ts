@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { VERIFIED_BODY_ROUTE } from '@app/http';
 import { type FieldError, RequestValidationException } from './request-validation';
 
 /**
@@ -55,14 +56,17 @@ export function unsafeTextIn(input: unknown): FieldError[] {
 /**
  * Refuses NUL and unpaired surrogates anywhere in a request's path parameters, query and
  * body (values and property names), once for every route, before guards, pipes or the
- * booking fast path see them: 400 with each offending field listed.
+ * booking fast path see them: 400 with each offending field listed. A signed body read from
+ * its raw bytes (VERIFIED_BODY_ROUTE) is its sender's and is left alone.
  */
 export function refuseUnsafeText(fastify: FastifyInstance): void {
   fastify.addHook('preValidation', (request: FastifyRequest, _reply, done) => {
+    const config = request.routeOptions.config as Partial<typeof VERIFIED_BODY_ROUTE> | undefined;
+    const verifiedBody = config?.verifiedBody === true;
     const problems = [
       ...unsafeTextIn(request.params),
       ...unsafeTextIn(request.query),
-      ...unsafeTextIn(request.body),
+      ...(verifiedBody ? [] : unsafeTextIn(request.body)),
     ];
     // Answered by the exception filter, as every other invalid request.
     if (problems.length > 0) done(new RequestValidationException(problems) as unknown as Error);
