@@ -33,7 +33,7 @@ describe('auth', () => {
     // The per-IP limit is off here (its own tests below start their own apps); TRUST_PROXY
     // lets a test speak from several client addresses.
     testApp = await startTestApp(
-      { AUTH_RATE_LIMIT: '0', TRUST_PROXY: 'true' },
+      { AUTH_RATE_LIMIT: '0', TRUST_PROXY: '1' },
       { imports: [ProbeModule] },
     );
   });
@@ -367,7 +367,7 @@ describe.each([
   let testApp: TestApp;
 
   beforeAll(async () => {
-    testApp = await startTestApp({ AUTH_RATE_LIMIT: '0', TRUST_PROXY: 'true', ...overrides });
+    testApp = await startTestApp({ AUTH_RATE_LIMIT: '0', TRUST_PROXY: '1', ...overrides });
   });
   afterAll(() => testApp?.close());
 
@@ -427,8 +427,8 @@ describe('auth: per-IP rate limit', () => {
   beforeAll(async () => {
     // TRUST_PROXY: each test speaks from a client address of its own (X-Forwarded-For), so
     // no other suite's requests from 127.0.0.1 count, and none of them is blocked by these.
-    limited = await startTestApp({ AUTH_RATE_LIMIT: '3', TRUST_PROXY: 'true' });
-    unlimited = await startTestApp({ AUTH_RATE_LIMIT: '0', TRUST_PROXY: 'true' });
+    limited = await startTestApp({ AUTH_RATE_LIMIT: '3', TRUST_PROXY: '1' });
+    unlimited = await startTestApp({ AUTH_RATE_LIMIT: '0', TRUST_PROXY: '1' });
   });
   afterAll(async () => {
     await limited?.close();

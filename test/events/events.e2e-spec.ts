@@ -204,12 +204,12 @@ describe('events', () => {
       ],
       [
         'a quantity of 0',
-        { ticketTypes: [{ name: 'GA', price: 1, quantity: 0 }] },
+        { ticketTypes: [{ name: 'GA', price: 100, quantity: 0 }] },
         'ticketTypes[0].quantity',
       ],
       [
         'a quantity over 1,000,000',
-        { ticketTypes: [{ name: 'GA', price: 1, quantity: 1_000_001 }] },
+        { ticketTypes: [{ name: 'GA', price: 100, quantity: 1_000_001 }] },
         'ticketTypes[0].quantity',
       ],
       ['no ticket types', { ticketTypes: [] }, 'ticketTypes'],
@@ -218,8 +218,8 @@ describe('events', () => {
         'duplicate ticket type names',
         {
           ticketTypes: [
-            { name: 'VIP', price: 1, quantity: 1 },
-            { name: ' VIP ', price: 2, quantity: 1 },
+            { name: 'VIP', price: 100, quantity: 1 },
+            { name: ' VIP ', price: 200, quantity: 1 },
           ],
         },
         'ticketTypes[1].name',
@@ -228,8 +228,8 @@ describe('events', () => {
         'more than 1,000,000 tickets in all',
         {
           ticketTypes: [
-            { name: 'A', price: 1, quantity: 600_000 },
-            { name: 'B', price: 1, quantity: 600_000 },
+            { name: 'A', price: 100, quantity: 600_000 },
+            { name: 'B', price: 100, quantity: 600_000 },
           ],
         },
         'ticketTypes',
@@ -275,6 +275,116 @@ describe('events', () => {
     });
   });
 
+  /** Stripe refuses to charge less than its per-currency minimum or more than eight digits. */
+  describe('prices Stripe can charge', () => {
+    const type = (price: number) => [{ name: 'General Admission', price, quantity: 1 }];
+
+    it.each<[string, string, number]>([
+      ['free', 'usd', 0],
+      ["usd's minimum", 'usd', 50],
+      ["eur's minimum", 'eur', 50],
+      ["gbp's minimum", 'gbp', 30],
+      ["jpy's minimum (zero-decimal: ¥50)", 'jpy', 50],
+      ["huf's minimum (175.00 Ft)", 'huf', 17_500],
+      ['the most Stripe takes', 'usd', 99_999_999],
+    ])('accepts %s', async (_case, currency, price) => {
+      const response = await post(validBody({ currency, ticketTypes: type(price) }));
+      expect(response.status).toBe(201);
+      expect(response.body.ticketTypes[0].price).toBe(price);
+    });
+
+    it.each<[string, Record<string, unknown>, string]>([
+      ['1 cent in usd', { ticketTypes: type(1) }, 'ticketTypes[0].price'],
+      ['49 in usd', { ticketTypes: type(49) }, 'ticketTypes[0].price'],
+      ['49 in eur', { currency: 'eur', ticketTypes: type(49) }, 'ticketTypes[0].price'],
+      ['14.99 Kč', { currency: 'czk', ticketTypes: type(1_499) }, 'ticketTypes[0].price'],
+      ['¥49', { currency: 'jpy', ticketTypes: type(49) }, 'ticketTypes[0].price'],
+      ['100,000,000 (nine digits)', { ticketTypes: type(100_000_000) }, 'ticketTypes[0].price'],
+      ['a currency Stripe publishes no minimum for', { currency: 'krw' }, 'currency'],
+    ])(
+      'refuses %s with 400, the field listed, nothing written',
+      async (_case, overrides, field) => {
+        const description = `price attempt ${randomUUID()}`;
+        const problem = expectProblem(await post(validBody({ description, ...overrides })), 400);
+        expect(problem.errors).toEqual([
+          { field, message: expect.stringMatching(/^(price|currency) must /) },
+        ]);
+        const [{ count }] = await testApp.dataSource.query(
+          `SELECT count(*)::int AS count FROM events WHERE description = $1`,
+          [description],
+        );
+        expect(count).toBe(0);
+      },
+    );
+
+    it('lists each unchargeable type, and says what the currency allows', async () => {
+      const problem = expectProblem(
+        await post(
+          validBody({
+            currency: 'czk',
+            ticketTypes: [
+              { name: 'Standing', price: 1_500, quantity: 1 },
+              { name: 'Kids', price: 500, quantity: 1 },
+              { name: 'Press', price: 0, quantity: 1 },
+              { name: 'Cheap', price: 1, quantity: 1 },
+            ],
+          }),
+        ),
+        400,
+      );
+      expect(problem.type).toBe('urn:tickets:problem:event.price_not_chargeable');
+      expect(problem.errors).toEqual([
+        {
+          field: 'ticketTypes[1].price',
+          message:
+            'price must be 0 (free) or from 1500, the smallest amount Stripe charges in czk, up to 99999999',
+        },
+        { field: 'ticketTypes[3].price', message: expect.stringContaining('from 1500') },
+      ]);
+    });
+
+    it('checks added types, repriced types and a new currency against the event currency', async () => {
+      const event = await createEvent(testApp, admin, {
+        ticketTypes: [{ name: 'General Admission', price: 1_000, quantity: 5 }],
+      });
+      const typeId = event.ticketTypes[0].id;
+      const add = (body: object) =>
+        testApp
+          .http()
+          .post(`/api/v1/events/${event.id}/ticket-types`)
+          .set('Authorization', `Bearer ${admin.token}`)
+          .send(body);
+      const fieldsOf = (problem: Record<string, unknown>) =>
+        (problem.errors as { field: string }[]).map((error) => error.field);
+
+      expect(
+        fieldsOf(expectProblem(await add({ name: 'Cheap', price: 49, quantity: 1 }), 400)),
+      ).toEqual(['price']);
+      expect(
+        fieldsOf(expectProblem(await add({ name: 'Dear', price: 100_000_000, quantity: 1 }), 400)),
+      ).toEqual(['price']);
+      expect(
+        fieldsOf(
+          expectProblem(await patch(`${event.id}/ticket-types/${typeId}`, { price: 30 }), 400),
+        ),
+      ).toEqual(['price']);
+      // 1,000 is 10.00 Kč, below czk's 15.00 Kč; in gbp, 30 (£0.30) is the minimum.
+      expect(fieldsOf(expectProblem(await patch(event.id, { currency: 'czk' }), 400))).toEqual([
+        'currency',
+      ]);
+      await patch(event.id, { currency: 'gbp' }).expect(200);
+      await patch(`${event.id}/ticket-types/${typeId}`, { price: 30 }).expect(200);
+      await add({ name: 'Free', price: 0, quantity: 1 }).expect(201);
+
+      const current = await getEvent(event.id);
+      expect(current.currency).toBe('gbp');
+      expect(current.ticketTypes.map((t) => [t.name, t.price])).toEqual([
+        ['General Admission', 30],
+        ['Free', 0],
+      ]);
+    });
+  });
+
   describe('who may write', () => {
     let event: TestEvent;
     beforeAll(async () => {
@@ -289,7 +399,7 @@ describe('events', () => {
           .http()
           .post(`/api/v1/events/${event.id}/ticket-types`)
           .set('Authorization', `Bearer ${customer.token}`)
-          .send({ name: 'Backstage', price: 1, quantity: 1 }),
+          .send({ name: 'Backstage', price: 100, quantity: 1 }),
         403,
       );
       expectProblem(
@@ -493,10 +603,13 @@ describe('events', () => {
           .post(`/api/v1/events/${eventId}/ticket-types`)
           .set('Authorization', `Bearer ${admin.token}`)
           .send(body);
-      expectProblem(await add(event.id, { name: 'General Admission', price: 1, quantity: 1 }), 409);
+      expectProblem(
+        await add(event.id, { name: 'General Admission', price: 100, quantity: 1 }),
+        409,
+      );
       expectProblem(await add(event.id, { name: 'Balcony', price: -1, quantity: 1 }), 400);
-      expectProblem(await add(event.id, { name: 'Balcony', price: 1, quantity: 0 }), 400);
-      expectProblem(await add(randomUUID(), { name: 'Balcony', price: 1, quantity: 1 }), 404);
+      expectProblem(await add(event.id, { name: 'Balcony', price: 100, quantity: 0 }), 400);
+      expectProblem(await add(randomUUID(), { name: 'Balcony', price: 100, quantity: 1 }), 404);
       expect((await getEvent(event.id)).ticketTypes).toHaveLength(1);
     });
 
@@ -871,46 +984,58 @@ describe('events', () => {
     });
   });
 
-  it('a 200,000-ticket event: totals and deep pages stay right', async () => {
+  it('a 200,000-ticket event: totals and pages across types stay right, deep pages are refused', async () => {
     const response = await post(
       validBody({
         ticketTypes: [
-          { name: 'General Admission', price: 2500, quantity: 150_000 },
-          { name: 'Seated', price: 4500, quantity: 50_000 },
+          { name: 'General Admission', price: 2500, quantity: 5_000 },
+          { name: 'Seated', price: 4500, quantity: 195_000 },
         ],
       }),
     );
     expect(response.status).toBe(201);
     const event = response.body as EventBody;
     const [ga, seated] = event.ticketTypes;
-    expect(ga).toEqual(expect.objectContaining({ quantity: 150_000, available: 150_000 }));
+    expect(seated).toEqual(expect.objectContaining({ quantity: 195_000, available: 195_000 }));
 
     const first = await tickets(event.id, 'pageSize=100');
     expect(first.total).toBe(200_000);
     const gaPrefix = prefixOf(first.items[0]);
 
-    // Page 1,500 ends GA exactly; page 1,501 starts Seated.
-    const lastGa = await tickets(event.id, 'pageSize=100&page=1500');
+    // Page 50 ends GA exactly; page 51 starts Seated.
+    const lastGa = await tickets(event.id, 'pageSize=100&page=50');
     expect(lastGa.items.map((t) => t.label)).toEqual(
-      Array.from({ length: 100 }, (_, i) => label(gaPrefix, 149_901 + i)),
+      Array.from({ length: 100 }, (_, i) => label(gaPrefix, 4_901 + i)),
     );
-    const firstSeated = await tickets(event.id, 'pageSize=100&page=1501');
+    expect(lastGa.items.every((t) => t.ticketTypeId === ga.id)).toBe(true);
+    const firstSeated = await tickets(event.id, 'pageSize=100&page=51');
     const seatedPrefix = prefixOf(firstSeated.items[0]);
     expect(firstSeated.items.map((t) => t.label)).toEqual(
       Array.from({ length: 100 }, (_, i) => label(seatedPrefix, i + 1)),
     );
     expect(firstSeated.items.every((t) => t.ticketTypeId === seated.id)).toBe(true);
 
-    const deep = await tickets(event.id, `ticketTypeId=${seated.id}&pageSize=50&page=999`);
-    expect(deep.total).toBe(50_000);
-    expect(deep.items.map((t) => t.label)).toEqual(
-      Array.from({ length: 50 }, (_, i) => label(seatedPrefix, 49_901 + i)),
+    // The furthest page a list reaches (page × pageSize = 10,000), by type and by status.
+    const deepest = await tickets(event.id, `ticketTypeId=${seated.id}&pageSize=50&page=200`);
+    expect(deepest.total).toBe(195_000);
+    expect(deepest.items.map((t) => t.label)).toEqual(
+      Array.from({ length: 50 }, (_, i) => label(seatedPrefix, 9_951 + i)),
     );
-    const available = await tickets(event.id, 'status=available&pageSize=100&page=2000');
+    const available = await tickets(event.id, 'status=available&pageSize=100&page=100');
     expect(available.total).toBe(200_000);
     expect(available.items.map((t) => t.label)).toEqual(
-      Array.from({ length: 100 }, (_, i) => label(seatedPrefix, 49_901 + i)),
+      Array.from({ length: 100 }, (_, i) => label(seatedPrefix, 4_901 + i)),
     );
+    // Beyond it, an offset would read every row it skips: refused, whatever the filters.
+    for (const query of [
+      'pageSize=100&page=101',
+      `ticketTypeId=${seated.id}&page=1950&pageSize=100`,
+    ]) {
+      const refused = await testApp.http().get(`/api/v1/events/${event.id}/tickets?${query}`);
+      expect(expectProblem(refused, 400).errors).toEqual([
+        expect.objectContaining({ field: 'page' }),
+      ]);
+    }
     await expectInventoryConsistent(testApp.dataSource, event.id);
   });
 });

@@ -51,6 +51,37 @@ describe('production mode', () => {
     5 * 60_000,
   );
 
+  it(
+    'refuses PAYMENT_SIMULATOR=true, even with a Stripe key: one line saying so, exit 1',
+    async () => {
+      await ensureBuilt();
+      const child = spawn(process.execPath, [SERVER_MAIN], {
+        cwd: tmpdir(),
+        env: {
+          ...baseEnv,
+          NODE_ENV: 'production',
+          JWT_SECRET: 'a-production-secret-that-is-long-enough-0123',
+          TICKET_SIGNING_KEY,
+          DATABASE_URL: process.env.DATABASE_URL,
+          REDIS_URL: process.env.REDIS_URL,
+          STRIPE_SECRET_KEY: FAKE_STRIPE_SECRET_KEY,
+          STRIPE_WEBHOOK_SECRET: 'whsec_production_e2e_0123456789',
+          PAYMENT_SIMULATOR: 'true',
+        },
+        stdio: 'pipe',
+      });
+      const finished = await collect(child, 60_000);
+      expect(finished.code).toBe(1);
+      const [heading, ...problems] = finished.stderr.trim().split('\n');
+      expect(heading).toMatch(/Invalid configuration/);
+      expect(problems).toEqual([
+        'PAYMENT_SIMULATOR: must not be true in production, where the payment simulator never runs',
+      ]);
+      expect(`${finished.stdout}${finished.stderr}`).not.toContain(FAKE_STRIPE_SECRET_KEY);
+    },
+    5 * 60_000,
+  );
+
   describe('with a Stripe key', () => {
     let fake: StripeFake;
     let testApp: TestApp;
@@ -64,6 +95,8 @@ describe('production mode', () => {
       await freshDatabase(url);
       testApp = await startTestApp({
         NODE_ENV: 'production',
+        // test/support/env.ts asks for the simulator, which production refuses.
+        PAYMENT_SIMULATOR: 'auto',
         TICKET_SIGNING_KEY,
         DATABASE_URL: url.toString(),
         AUTH_RATE_LIMIT: '0',

@@ -68,6 +68,7 @@ describe('the server process', () => {
         DATABASE_URL: process.env.DATABASE_URL,
         REDIS_URL: process.env.REDIS_URL,
         JWT_SECRET: process.env.JWT_SECRET,
+        PAYMENT_SIMULATOR: 'true',
         LOG_LEVEL: 'warn',
       },
       stdio: 'pipe',

@@ -20,6 +20,7 @@ describe('start-up logs', () => {
       DATABASE_URL: process.env.DATABASE_URL,
       REDIS_URL: process.env.REDIS_URL,
       JWT_SECRET: process.env.JWT_SECRET,
+      PAYMENT_SIMULATOR: 'true',
       ...extra,
     };
   }
@@ -74,6 +75,75 @@ describe('start-up logs', () => {
     // Nothing secret: no password of the database URL, no JWT secret.
     expect(output).not.toContain(String(process.env.JWT_SECRET));
     expect(lines.filter((line) => line.includes('Ticketing API is ready'))).toHaveLength(1);
+  });
+
+  it.each([
+    [
+      'not set',
+      {},
+      /^STRIPE_SECRET_KEY: is required with DATABASE_URL set, or PAYMENT_SIMULATOR=true/,
+    ],
+    [
+      'auto',
+      { PAYMENT_SIMULATOR: 'auto' },
+      /^STRIPE_SECRET_KEY: is required with DATABASE_URL set/,
+    ],
+    [
+      'false',
+      { PAYMENT_SIMULATOR: 'false' },
+      /^STRIPE_SECRET_KEY: is required with PAYMENT_SIMULATOR=false/,
+    ],
+  ])(
+    'with a database, no Stripe key and PAYMENT_SIMULATOR %s: no start, one line naming STRIPE_SECRET_KEY, exit 1',
+    async (_setting, simulator: Record<string, string>, line) => {
+      const env = await serverEnv(simulator);
+      if (!('PAYMENT_SIMULATOR' in simulator)) delete env.PAYMENT_SIMULATOR;
+      const child = spawn(process.execPath, [SERVER_MAIN], {
+        cwd: tmpdir(),
+        env,
+        stdio: 'pipe',
+      });
+      const finished = await collect(child, 60_000);
+      expect(finished.code).toBe(1);
+      const [heading, ...problems] = finished.stderr.trim().split('\n');
+      expect(heading).toMatch(/Invalid configuration/);
+      expect(problems).toEqual([expect.stringMatching(line)]);
+      expect(finished.stdout).not.toMatch(/simulator|Ready/);
+      expect(`${finished.stdout}${finished.stderr}`).not.toContain(String(process.env.JWT_SECRET));
+    },
+  );
+
+  it('with a database and a Stripe key: Stripe takes the payments, the simulator routes 404', async () => {
+    const env = await serverEnv({
+      PAYMENT_SIMULATOR: 'false',
+      STRIPE_SECRET_KEY: 'sk_test_startup_logs_never_called',
+      STRIPE_WEBHOOK_SECRET: 'whsec_startup_logs_never_called',
+      STRIPE_API_URL: 'http://127.0.0.1:9',
+    });
+    const child = spawn(process.execPath, [SERVER_MAIN], { cwd: tmpdir(), env, stdio: 'pipe' });
+    const exited = collect(child, 120_000);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    try {
+      await eventually(() => Promise.resolve(output.includes('"Ready: API at')), {
+        timeoutMs: 60_000,
+        what: 'the ready line',
+      });
+      const simulator = await fetch(
+        `http://127.0.0.1:${env.PORT}/api/v1/payments/simulator/sim_cs_0123456789abcdef01234567`,
+      );
+      expect(simulator.status).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const finished = await exited;
+    const ready = finished.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((record) => String(record.msg).startsWith('Ready: API at'));
+    expect(ready?.payments).toBe('Stripe');
+    expect(finished.stdout).not.toContain('sk_test_startup_logs_never_called');
   });
 
   it('on a terminal with LOG_FORMAT=json: JSON lines', async () => {

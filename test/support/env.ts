@@ -7,3 +7,5 @@ process.env.REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/1'
 process.env.JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 process.env.LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'silent';
 process.env.DATA_DIR = '.data/test';
+// A database is configured and no Stripe key: the simulator must be asked for.
+process.env.PAYMENT_SIMULATOR = 'true';

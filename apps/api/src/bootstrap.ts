@@ -9,17 +9,24 @@ import type { FastifyError, FastifyReply } from 'fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
-import type { Environment } from '@app/config';
+import type { Environment, TrustProxy } from '@app/config';
 import { Metrics } from '@app/metrics';
 import { BookingFastPath } from '@app/orders';
 import { SocketIoAdapter } from '@app/realtime';
 import { AppModule } from './app.module';
 import { logFormat, prettyStream } from './http/log-format';
+import { logSerializers } from './http/log-serializers';
 import { PinoNestLogger } from './http/pino-nest-logger';
 import { createOpenApiDocument } from './openapi';
-import { ProblemDetailsFilter, sendFrameworkProblem } from './http/problem-details.filter';
+import {
+  ProblemDetailsFilter,
+  sendClientErrorProblem,
+  sendFrameworkProblem,
+} from './http/problem-details.filter';
+import { useJsonBodyParser } from './http/json-body-parser';
 import { createValidationPipe } from './http/request-validation';
 import { addSecurityHeaders } from './http/security-headers';
+import { refuseUnsafeText } from './http/unsafe-text-guard';
 
 const BODY_LIMIT_BYTES = 100 * 1024;
 /**
@@ -37,26 +44,35 @@ const HEADERS_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** Fastify's own reading of a hop count (its types leave numbers out): the first `hops` hops. */
+function trustProxy(
+  setting: TrustProxy,
+): false | string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
+}
+
 function createAdapter(environment: Environment): FastifyAdapter {
   return new FastifyAdapter({
     // Structured JSON logs (pino), every request's lines with its reqId; or readable lines.
+    // Neither carries a checkout link's token nor the values of a failed query.
     logger:
       logFormat(environment) === 'pretty'
-        ? { level: environment.LOG_LEVEL, stream: prettyStream() }
-        : { level: environment.LOG_LEVEL },
+        ? { level: environment.LOG_LEVEL, serializers: logSerializers, stream: prettyStream() }
+        : { level: environment.LOG_LEVEL, serializers: logSerializers },
     bodyLimit: BODY_LIMIT_BYTES,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     connectionTimeout: IDLE_SOCKET_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
     // Node checks those deadlines every connectionsCheckingInterval (30 s by default).
     http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
-    trustProxy: environment.TRUST_PROXY,
+    trustProxy: trustProxy(environment.TRUST_PROXY),
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     frameworkErrors: (error: FastifyError, _request: unknown, reply: FastifyReply) =>
       sendFrameworkProblem(error, reply),
+    clientErrorHandler: sendClientErrorProblem,
   });
 }
 
@@ -110,6 +126,8 @@ async function configure(
       { path: 'admin/dashboard.css', method: RequestMethod.GET },
     ],
   });
+  useJsonBodyParser(app, BODY_LIMIT_BYTES);
+  refuseUnsafeText(fastify);
   app.useGlobalPipes(createValidationPipe());
   const problems = new ProblemDetailsFilter((error) => {
     if (error.code === 'booking.sold_out') metrics.soldOutAnswers.inc();

@@ -28,9 +28,9 @@ export function startupBanner(environment: Environment): StartupBanner {
     locks: environment.REDIS_URL
       ? `Redis at ${where(environment.REDIS_URL)} (REDIS_URL)`
       : 'in-process (no REDIS_URL): run one instance only',
-    payments: environment.STRIPE_SECRET_KEY
-      ? 'Stripe'
-      : 'the payment simulator (no STRIPE_SECRET_KEY): a Pay button instead of a card',
+    payments: environment.paymentSimulator
+      ? 'the payment simulator (no STRIPE_SECRET_KEY): a Pay button instead of a card'
+      : 'Stripe',
     firstAdmin: 'register, then `npm run cli -- admin grant you@example.com`',
   };
 }

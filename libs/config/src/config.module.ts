@@ -18,7 +18,13 @@ export class AppConfigModule {
           ignoreEnvFile: true,
           skipProcessEnv: true,
           validatePredefined: false,
-          load: [() => ({ ...environment, publicUrl: environment.publicUrl })],
+          load: [
+            () => ({
+              ...environment,
+              publicUrl: environment.publicUrl,
+              paymentSimulator: environment.paymentSimulator,
+            }),
+          ],
         }),
       ],
       exports: [ConfigModule],

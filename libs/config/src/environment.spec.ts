@@ -170,6 +170,100 @@ describe('validateEnvironment', () => {
     ).toEqual([]);
   });
 
+  describe('PAYMENT_SIMULATOR: the simulator stands in for Stripe only where allowed', () => {
+    const DATABASE_URL = 'postgres://postgres@127.0.0.1/tickets';
+    const stripe = { STRIPE_SECRET_KEY: 'sk_test_abc', STRIPE_WEBHOOK_SECRET: 'whsec_x' };
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), TICKET_SIGNING_KEY };
+
+    it.each([
+      ['embedded mode, auto (the default)', {}, true],
+      ['embedded mode, true', { PAYMENT_SIMULATOR: 'true' }, true],
+      ['a database, true', { DATABASE_URL, PAYMENT_SIMULATOR: 'true' }, true],
+      ['a database and a Stripe key', { DATABASE_URL, ...stripe }, false],
+      [
+        'a Stripe key wins over true',
+        { DATABASE_URL, PAYMENT_SIMULATOR: 'true', ...stripe },
+        false,
+      ],
+      ['embedded mode, false, a Stripe key', { PAYMENT_SIMULATOR: 'false', ...stripe }, false],
+      ['production, embedded mode, a Stripe key', { ...production, ...stripe }, false],
+    ])('%s: simulator %s', (_case, raw: Record<string, string>, simulator) => {
+      expect(problemsOf(raw)).toEqual([]);
+      expect(validateEnvironment(raw).paymentSimulator).toBe(simulator);
+    });
+
+    it('refuses a database with no Stripe key and no simulator asked for, naming STRIPE_SECRET_KEY', () => {
+      for (const raw of [{ DATABASE_URL }, { DATABASE_URL, PAYMENT_SIMULATOR: 'auto' }] as Record<
+        string,
+        string
+      >[]) {
+        expect(problemsOf(raw)).toEqual([
+          'STRIPE_SECRET_KEY: is required with DATABASE_URL set, or PAYMENT_SIMULATOR=true for the local payment simulator (not set)',
+        ]);
+      }
+      for (const raw of [
+        { PAYMENT_SIMULATOR: 'false' },
+        { DATABASE_URL, PAYMENT_SIMULATOR: 'false' },
+      ] as Record<string, string>[]) {
+        expect(problemsOf(raw)).toEqual([
+          'STRIPE_SECRET_KEY: is required with PAYMENT_SIMULATOR=false (not set)',
+        ]);
+      }
+    });
+
+    it('never runs it in production, and says so when asked to', () => {
+      expect(problemsOf({ ...production, ...stripe, PAYMENT_SIMULATOR: 'true' })).toEqual([
+        'PAYMENT_SIMULATOR: must not be true in production, where the payment simulator never runs',
+      ]);
+      expect(problemsOf({ ...production, PAYMENT_SIMULATOR: 'true' })).toEqual([
+        expect.stringMatching(/^STRIPE_SECRET_KEY: is required in production/),
+        'PAYMENT_SIMULATOR: must not be true in production, where the payment simulator never runs',
+      ]);
+    });
+
+    it('takes auto, true or false only', () => {
+      expect(problemsOf({ PAYMENT_SIMULATOR: 'yes' })).toEqual([
+        expect.stringMatching(/^PAYMENT_SIMULATOR: must be one of .*auto.*got "yes"/),
+      ]);
+    });
+  });
+
+  describe('TRUST_PROXY: which X-Forwarded-For hops to believe', () => {
+    it.each([
+      ['', false],
+      ['false', false],
+      ['0', false],
+      ['1', 1],
+      [' 2 ', 2],
+      ['10.0.0.7', ['10.0.0.7']],
+      [
+        '10.0.0.0/8, 192.168.1.1,::1, fd00::/8,loopback',
+        ['10.0.0.0/8', '192.168.1.1', '::1', 'fd00::/8', 'loopback'],
+      ],
+    ])('takes %j', (value, parsed) => {
+      expect(problemsOf({ TRUST_PROXY: value })).toEqual([]);
+      expect(validateEnvironment({ TRUST_PROXY: value }).TRUST_PROXY).toEqual(parsed);
+    });
+
+    it('refuses true with one line saying what to set instead', () => {
+      const problems = problemsOf({ TRUST_PROXY: 'true' });
+      expect(problems).toEqual([
+        expect.stringMatching(
+          /^TRUST_PROXY: must not be true: .*X-Forwarded-For.*number of proxies in front \(e\.g\. 1\) or their addresses\/CIDRs/,
+        ),
+      ]);
+    });
+
+    it.each(['yes', '10.0.0.0/33', '10.0.0.1/8/1', '300.1.1.1', '10.0.0.1,', '33', '-1'])(
+      'refuses %j',
+      (value) => {
+        expect(problemsOf({ TRUST_PROXY: value })).toEqual([
+          expect.stringMatching(/^TRUST_PROXY: must /),
+        ]);
+      },
+    );
+  });
+
   it('requires an Ed25519 TICKET_SIGNING_KEY in production, as PEM or base64', () => {
     const jwt = {
       JWT_SECRET: 'x'.repeat(32),
@@ -220,6 +314,7 @@ describe('validateEnvironment', () => {
         WEB_CONCURRENCY: '2',
         DATABASE_URL: 'postgres://postgres@127.0.0.1/tickets',
         REDIS_URL: 'redis://127.0.0.1:6379',
+        PAYMENT_SIMULATOR: 'true',
       }),
     ).toEqual([]);
   });

@@ -17,6 +17,7 @@ import {
 } from 'class-validator';
 import { parse as parseDotenv } from 'dotenv';
 import { areEd25519PublicKeys, isEd25519PrivateKey } from './ed25519-keys';
+import { isTrustProxy, parseTrustProxy, trustProxyProblem, type TrustProxy } from './trust-proxy';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -280,12 +281,18 @@ export class Environment {
   PUBLIC_URL?: string = undefined;
 
   /**
-   * Behind a load balancer or proxy: take the client IP from X-Forwarded-For (rate limits).
+   * Behind a load balancer or proxy, where the client IP (per-IP rate limits) comes from:
+   * false (the socket's peer), the number of proxies in front (the address the outermost
+   * one saw), or a comma list of the proxies' addresses/CIDRs. Never `true`.
+   * @example 1
    * @category Server
    */
-  @Transform(toBool)
-  @IsIn([true, false], { message: 'must be true or false' })
-  TRUST_PROXY = false;
+  @Transform(parseTrustProxy)
+  @ValidateBy({
+    name: 'isTrustProxy',
+    validator: { validate: isTrustProxy, defaultMessage: (args) => trustProxyProblem(args?.value) },
+  })
+  TRUST_PROXY: TrustProxy = false;
 
   /**
    * Comma-separated origins allowed to call the API and the sockets from a browser; empty: no
@@ -297,8 +304,8 @@ export class Environment {
   CORS_ORIGINS = '';
 
   /**
-   * Stripe's secret (or restricted) API key. Unset: the local payment simulator stands in, which
-   * production never allows.
+   * Payments go through Stripe with this key. Unset: the local payment simulator stands in
+   * where PAYMENT_SIMULATOR allows it, and the server does not start where it does not.
    * @example sk_test_...
    * @category Payments
    */
@@ -334,6 +341,15 @@ export class Environment {
   @IsOptional()
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   STRIPE_API_URL?: string = undefined;
+
+  /**
+   * Whether the local payment simulator (a Pay button instead of a card) may stand in for a
+   * missing STRIPE_SECRET_KEY: `auto` only in embedded mode (no DATABASE_URL), `true` also
+   * with a database, `false` never. Never in production, whatever it says.
+   * @category Payments
+   */
+  @IsIn(['auto', 'true', 'false'])
+  PAYMENT_SIMULATOR: 'auto' | 'true' | 'false' = 'auto';
 
   /**
    * Timeout of one call to Stripe, in milliseconds.
@@ -451,6 +467,15 @@ export class Environment {
   @MinLength(16, { message: 'must be at least 16 characters' })
   METRICS_TOKEN?: string = undefined;
 
+  /** The simulator takes payments: no Stripe key, and PAYMENT_SIMULATOR allows it here. */
+  get paymentSimulator(): boolean {
+    if (this.STRIPE_SECRET_KEY !== undefined || this.NODE_ENV === 'production') return false;
+    return (
+      this.PAYMENT_SIMULATOR === 'true' ||
+      (this.PAYMENT_SIMULATOR === 'auto' && this.DATABASE_URL === undefined)
+    );
+  }
+
   get publicUrl(): string {
     return (this.PUBLIC_URL ?? `http://localhost:${this.PORT}`).replace(/\/+$/, '');
   }
@@ -504,6 +529,28 @@ function shown(variable: string, value: unknown): string {
   return `got ${JSON.stringify(value)}`;
 }
 
+/**
+ * Without a Stripe key, payments need the simulator; a deployment with a database must ask
+ * for it (PAYMENT_SIMULATOR=true), so that a forgotten key never lets anyone "pay" with a
+ * button. Production already requires the key (STRIPE_SECRET_KEY's own check).
+ */
+function paymentProblems(env: Environment): string[] {
+  if (env.NODE_ENV === 'production') {
+    return env.PAYMENT_SIMULATOR === 'true'
+      ? [
+          'PAYMENT_SIMULATOR: must not be true in production, where the payment simulator never runs',
+        ]
+      : [];
+  }
+  const invalid = !['auto', 'true', 'false'].includes(env.PAYMENT_SIMULATOR);
+  if (invalid || env.STRIPE_SECRET_KEY !== undefined || env.paymentSimulator) return [];
+  return [
+    env.PAYMENT_SIMULATOR === 'false'
+      ? 'STRIPE_SECRET_KEY: is required with PAYMENT_SIMULATOR=false (not set)'
+      : 'STRIPE_SECRET_KEY: is required with DATABASE_URL set, or PAYMENT_SIMULATOR=true for the local payment simulator (not set)',
+  ];
+}
+
 export function validateEnvironment(raw: Record<string, unknown>): Environment {
   const ours = Object.fromEntries(
     VARIABLES.filter((key) => key in raw).map((key) => [key, raw[key]]),
@@ -519,6 +566,7 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
   if (env.WEB_CONCURRENCY > 1 && !(env.DATABASE_URL && env.REDIS_URL)) {
     problems.push('WEB_CONCURRENCY: more than 1 process needs DATABASE_URL and REDIS_URL');
   }
+  problems.push(...paymentProblems(env));
   if (problems.length > 0) throw new InvalidConfigurationError(problems);
   return env;
 }

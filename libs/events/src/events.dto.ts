@@ -11,8 +11,8 @@ import {
   IsString,
   IsUUID,
   Length,
-  Matches,
   Max,
+  MaxDate,
   MaxLength,
   Min,
   MinDate,
@@ -21,14 +21,20 @@ import {
 } from 'class-validator';
 import { PageQuery, PageView } from '@app/http';
 import type { TicketStatus } from '@app/tickets';
+import { EVENT_CURRENCIES, MAX_PRICE } from './chargeable-price';
 import type { EventStatus } from './event.entity';
 
-export const MAX_PRICE = 100_000_000;
 export const MAX_TYPE_QUANTITY = 1_000_000;
 
 const trim = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim() : value;
 const mustBeFuture = { message: 'startsAt must be in the future' };
+/** The dates a list may ask about: JavaScript's reach far exceeds PostgreSQL's timestamps. */
+const EARLIEST_LISTED = new Date('1970-01-01T00:00:00Z');
+const LATEST_LISTED = new Date('9999-12-31T23:59:59.999Z');
+const chargeableCurrency = {
+  message: `currency must be one Stripe publishes a minimum charge for: ${EVENT_CURRENCIES.join(', ')}`,
+};
 /**
  * For PATCH fields that cannot be empty: skipped when absent, but null is validated (and
  * refused) like any other value. IsOptional would let null through to the update.
@@ -42,7 +48,13 @@ export class TicketTypeInput {
   @Length(1, 100)
   name!: string;
 
-  @ApiProperty({ description: 'Minor units of the event currency', example: 2500, minimum: 0 })
+  @ApiProperty({
+    description:
+      'Minor units of the event currency: 0 (free), or from the smallest amount Stripe charges in it (50 for usd and eur) up to 99,999,999',
+    example: 2500,
+    minimum: 0,
+    maximum: MAX_PRICE,
+  })
   @IsInt()
   @Min(0)
   @Max(MAX_PRICE)
@@ -80,9 +92,14 @@ export class CreateEventDto {
   @MinDate(() => new Date(), mustBeFuture)
   startsAt!: Date;
 
-  @ApiPropertyOptional({ example: 'usd', default: 'usd', description: 'Lower-case ISO 4217' })
+  @ApiPropertyOptional({
+    example: 'usd',
+    default: 'usd',
+    enum: EVENT_CURRENCIES,
+    description: 'Lower-case ISO 4217, one Stripe publishes a minimum charge for',
+  })
   @IsOptional()
-  @Matches(/^[a-z]{3}$/, { message: 'currency must be a lower-case ISO 4217 code such as usd' })
+  @IsIn(EVENT_CURRENCIES, chargeableCurrency)
   currency?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 50, default: 10 })
@@ -129,9 +146,13 @@ export class UpdateEventDto {
   @MinDate(() => new Date(), mustBeFuture)
   startsAt?: Date;
 
-  @ApiPropertyOptional({ example: 'eur' })
+  @ApiPropertyOptional({
+    example: 'eur',
+    enum: EVENT_CURRENCIES,
+    description: 'Only before the first order; every price must be chargeable in it',
+  })
   @IsOmittable()
-  @Matches(/^[a-z]{3}$/, { message: 'currency must be a lower-case ISO 4217 code such as usd' })
+  @IsIn(EVENT_CURRENCIES, chargeableCurrency)
   currency?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 50 })
@@ -155,7 +176,11 @@ export class UpdateTicketTypeDto {
   @Length(1, 100)
   name?: string;
 
-  @ApiPropertyOptional({ minimum: 0 })
+  @ApiPropertyOptional({
+    description: '0, or from the smallest amount Stripe charges in the event currency',
+    minimum: 0,
+    maximum: MAX_PRICE,
+  })
   @IsOmittable()
   @IsInt()
   @Min(0)
@@ -181,12 +206,16 @@ export class EventListQuery extends PageQuery {
   @IsOptional()
   @Type(() => Date)
   @IsDate()
+  @MinDate(EARLIEST_LISTED)
+  @MaxDate(LATEST_LISTED)
   from?: Date;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Starting before' })
   @IsOptional()
   @Type(() => Date)
   @IsDate()
+  @MinDate(EARLIEST_LISTED)
+  @MaxDate(LATEST_LISTED)
   to?: Date;
 }
 

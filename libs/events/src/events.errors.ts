@@ -58,3 +58,15 @@ export class EventCancelledError extends DomainError {
     super('A cancelled event cannot be put back on sale: its orders were cancelled or refunded.');
   }
 }
+
+/** A price Stripe would refuse to charge: every checkout of it would fail. */
+export class UnchargeablePriceError extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'event.price_not_chargeable';
+  constructor(
+    currency: string,
+    override readonly fieldErrors: { field: string; message: string }[],
+  ) {
+    super(`Stripe cannot charge these prices in ${currency}.`);
+  }
+}

@@ -9,6 +9,7 @@ import {
   TicketTransactions,
   type TicketCounts,
 } from '@app/tickets';
+import { priceProblem } from './chargeable-price';
 import { EventCatalog } from './event-catalog';
 import { EventOrders } from './event-orders';
 import { Event, TicketType } from './event.entity';
@@ -20,6 +21,7 @@ import {
   QuantityBelowHeldError,
   TicketTypeNameTakenError,
   TicketTypeNotFoundError,
+  UnchargeablePriceError,
 } from './events.errors';
 import type {
   CreateEventDto,
@@ -55,6 +57,13 @@ export class EventsService {
 
   async create(input: CreateEventDto): Promise<EventView> {
     assertTicketTypes(input.ticketTypes);
+    assertChargeable(
+      input.currency ?? 'usd',
+      input.ticketTypes.map((type, index) => ({
+        field: `ticketTypes[${index}].price`,
+        price: type.price,
+      })),
+    );
     const eventId = await this.dataSource.transaction(async (manager) => {
       const event = await manager.save(
         manager.create(Event, {
@@ -148,6 +157,17 @@ export class EventsService {
           [eventId],
         );
         if (exists) throw new CurrencyLockedError();
+        const types = await manager.find(TicketType, { where: { eventId } });
+        const unchargeable = types.filter((type) => priceProblem(type.price, input.currency!));
+        if (unchargeable.length > 0) {
+          const names = unchargeable.map((type) => `"${type.name}" (${type.price})`).join(', ');
+          throw new UnchargeablePriceError(input.currency, [
+            {
+              field: 'currency',
+              message: `currency ${input.currency} cannot charge the prices of ${names}: ${priceProblem(unchargeable[0].price, input.currency)}`,
+            },
+          ]);
+        }
       }
       const statusChanged = input.status !== undefined && input.status !== event.status;
       if (statusChanged && event.status === 'cancelled') throw new EventCancelledError();
@@ -164,7 +184,8 @@ export class EventsService {
 
   async addTicketType(eventId: string, input: TicketTypeInput): Promise<EventView> {
     await this.dataSource.transaction(async (manager) => {
-      await this.lockForTicketTypeChange(manager, eventId);
+      const { currency } = await this.lockForTicketTypeChange(manager, eventId);
+      assertChargeable(currency, [{ field: 'price', price: input.price }]);
       const existing = await manager.find(TicketType, { where: { eventId } });
       if (existing.some((type) => type.name === input.name))
         throw new TicketTypeNameTakenError(input.name);
@@ -196,7 +217,9 @@ export class EventsService {
   ): Promise<EventView> {
     await this.tickets.run(async (manager, changes) => {
       // First, as adds do: grows of any type of the event check the cap one after another.
-      await this.lockForTicketTypeChange(manager, eventId);
+      const { currency } = await this.lockForTicketTypeChange(manager, eventId);
+      if (input.price !== undefined)
+        assertChargeable(currency, [{ field: 'price', price: input.price }]);
       const type = await manager.findOne(TicketType, {
         where: { id: ticketTypeId, eventId },
         lock: { mode: 'pessimistic_write' },
@@ -299,13 +322,17 @@ export class EventsService {
    * them cannot each pass a check made before the other's tickets were counted. A no-key
    * lock: bookings (whose orders reference the event) go on meanwhile.
    */
-  private async lockForTicketTypeChange(manager: EntityManager, eventId: string): Promise<void> {
+  private async lockForTicketTypeChange(
+    manager: EntityManager,
+    eventId: string,
+  ): Promise<Pick<Event, 'id' | 'currency'>> {
     const event = await manager.findOne(Event, {
-      select: { id: true },
+      select: { id: true, currency: true },
       where: { id: eventId },
       lock: { mode: 'for_no_key_update' },
     });
     if (!event) throw new EventNotFoundError();
+    return event;
   }
 
   private async insertTicketType(
@@ -349,6 +376,15 @@ function assertTicketTypes(types: TicketTypeInput[]): void {
   if (duplicates.length > 0)
     throw new InvalidTicketTypesError('Ticket type names must be unique.', duplicates);
   assertEventSize(types.reduce((sum, type) => sum + type.quantity, 0));
+}
+
+/** Every price Stripe could not charge in the currency, listed under its field. */
+function assertChargeable(currency: string, prices: { field: string; price: number }[]): void {
+  const problems = prices.flatMap(({ field, price }) => {
+    const message = priceProblem(price, currency);
+    return message ? [{ field, message }] : [];
+  });
+  if (problems.length > 0) throw new UnchargeablePriceError(currency, problems);
 }
 
 function assertEventSize(total: number): void {

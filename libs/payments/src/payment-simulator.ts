@@ -21,7 +21,8 @@ interface SimulatedSession {
 }
 
 /**
- * The checkout page of the local payment simulator (no STRIPE_SECRET_KEY). Pay and Decline
+ * The checkout page of the local payment simulator (no STRIPE_SECRET_KEY, PAYMENT_SIMULATOR
+ * allowing it). Pay and Decline
  * send the events Stripe would send, signed with the webhook secret, through the webhook's
  * own code path, then send the buyer where Stripe would. Off while a Stripe key is set, and
  * always in production.
@@ -37,10 +38,8 @@ export class PaymentSimulator {
     private readonly secret: WebhookSecret,
     config: ConfigService<Environment, true>,
   ) {
-    // Configuration refuses production without a key; this also keeps the routes shut there.
-    this.enabled =
-      !config.get('STRIPE_SECRET_KEY', { infer: true }) &&
-      config.get('NODE_ENV', { infer: true }) !== 'production';
+    // Shut wherever PAYMENT_SIMULATOR does not allow it, and always in production.
+    this.enabled = config.get('paymentSimulator', { infer: true });
     this.publicUrl = config.get('publicUrl', { infer: true });
   }
 

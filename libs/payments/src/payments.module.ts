@@ -28,8 +28,9 @@ import { WebhookSecret } from './webhook-secret';
       provide: PaymentProvider,
       inject: [ConfigService],
       useFactory: (config: ConfigService<Environment, true>) => {
-        const secretKey = config.get('STRIPE_SECRET_KEY', { infer: true });
-        if (secretKey) return new StripeProvider(secretKey, config);
+        // Configuration refuses to start with neither a key nor the simulator allowed.
+        if (!config.get('paymentSimulator', { infer: true }))
+          return new StripeProvider(config.get('STRIPE_SECRET_KEY', { infer: true }), config);
         new Logger('Payments').warn(
           'STRIPE_SECRET_KEY is not set: payments go through the local simulator',
         );

@@ -1,7 +1,8 @@
 import { Controller, Headers, HttpCode, Post, Req, type RawBodyRequest } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
-import { ApiProblems, Public } from '@app/http';
+import { ApiProblems, Public, VERIFIED_BODY_ROUTE } from '@app/http';
 import { Metrics } from '@app/metrics';
 import { PaymentWebhooks } from './payment-webhooks';
 import { InvalidWebhookSignatureError } from './payments.errors';
@@ -16,6 +17,7 @@ export class WebhookController {
   ) {}
 
   @Post('webhook')
+  @RouteConfig(VERIFIED_BODY_ROUTE)
   @Public()
   @HttpCode(200)
   @ApiOperation({

@@ -49,6 +49,8 @@ export class AppProcess {
         PORT: String(this.port),
         JWT_SECRET: CHAOS_JWT_SECRET,
         AUTH_RATE_LIMIT: '0',
+        // With a database: the simulator only when asked for (a Stripe key, where set, wins).
+        PAYMENT_SIMULATOR: 'true',
         LOG_LEVEL: 'warn',
         PUBLIC_URL: `http://127.0.0.1:${this.port}`,
         ...this.env,
